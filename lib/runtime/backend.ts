@@ -1,0 +1,85 @@
+/**
+ * Where an instance runs. Both backends keep the same promise: `start` brings an instance up
+ * (instantiate, init, and for a new version migrate + get-schema), `resolve` makes one call, and
+ * a failed call rejects with a {@link CallFailure}-carrying {@link InstanceCallError}.
+ */
+import { ExtensionDatabase } from '../data/database.js';
+import { GuestInstance, InstanceCallError, type InstanceSpec } from './instance.js';
+import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
+
+export interface Backend {
+  /** Instantiates, runs `init`, `migrate` and returns `get-schema`'s SDL. Rejects with `{ step }`. */
+  start(): Promise<string>;
+  resolve(requests: WireRequest[], write: boolean): Promise<WireResult[]>;
+  close(): Promise<void>;
+}
+
+/** What both backends need to open the database and create the instance. */
+export interface BackendSpec extends InstanceSpec {
+  dataDir: string;
+  timeoutMs: number;
+}
+
+/** A lifecycle step failed: which one, and how. */
+export class StartError extends InstanceCallError {
+  constructor(
+    readonly step: 'instantiate' | 'init' | 'migrate' | 'get-schema',
+    cause: InstanceCallError,
+  ) {
+    super(cause.failure);
+  }
+}
+
+/**
+ * Opens the database, creates the instance and runs the lifecycle: the one sequence both
+ * backends run (the worker runs it on its own thread). A `restart` (a fresh worker after a
+ * timeout) only runs `init`: this version's migrations already ran. On failure nothing stays open.
+ */
+export async function startInstance(
+  spec: BackendSpec,
+  log: (line: GuestLogLine) => void,
+  restart = false,
+): Promise<{ instance: GuestInstance; db: ExtensionDatabase; sdl: string }> {
+  const db = new ExtensionDatabase(spec.dataDir, spec.name);
+  let step: StartError['step'] = 'instantiate';
+  try {
+    const instance = await GuestInstance.create(spec, db, log);
+    step = 'init';
+    instance.init();
+    if (restart) return { instance, db, sdl: '' };
+    step = 'migrate';
+    instance.migrate();
+    step = 'get-schema';
+    return { instance, db, sdl: instance.getSchema() };
+  } catch (e) {
+    db.close();
+    const failure = e instanceof InstanceCallError ? e : new InstanceCallError({ code: 'EXTENSION_CRASHED', message: (e as Error).message });
+    throw new StartError(step, failure);
+  }
+}
+
+/** Runs the instance on the calling (main) thread: fastest, but a runaway call cannot be stopped. */
+export class InlineBackend implements Backend {
+  #started: { instance: GuestInstance; db: ExtensionDatabase } | undefined;
+
+  constructor(
+    private readonly spec: BackendSpec,
+    private readonly log: (line: GuestLogLine) => void,
+  ) {}
+
+  async start(): Promise<string> {
+    const { instance, db, sdl } = await startInstance(this.spec, this.log);
+    this.#started = { instance, db };
+    return sdl;
+  }
+
+  async resolve(requests: WireRequest[], write: boolean): Promise<WireResult[]> {
+    if (!this.#started) throw new InstanceCallError({ code: 'EXTENSION_UNAVAILABLE', message: 'the extension is closed' });
+    return this.#started.instance.resolve(requests, write);
+  }
+
+  async close(): Promise<void> {
+    this.#started?.db.close();
+    this.#started = undefined;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The errors the runtime reports. Each carries a stable `code` (what a client or an operator
+ * matches on) and the extension's name; the message is for people.
+ */
+
+/** Why one field (or one whole call) to an extension failed. */
+export type ExtensionErrorCode =
+  /** The extension answered `err(message)`. */
+  | 'EXTENSION_ERROR'
+  /** The call ran past `limits.timeoutMs`; the extension's worker was stopped and restarted. */
+  | 'EXTENSION_TIMEOUT'
+  /** The extension trapped (`unreachable`, stack overflow, bad memory access) or its worker died. */
+  | 'EXTENSION_CRASHED'
+  /** The extension's linear memory reached `limits.memoryMb`. */
+  | 'EXTENSION_MEMORY_LIMIT'
+  /** The answer was larger than `limits.maxResponseBytes`. */
+  | 'EXTENSION_RESPONSE_TOO_LARGE'
+  /** The request (arguments + parent + context) was larger than `limits.maxRequestBytes`. */
+  | 'EXTENSION_REQUEST_TOO_LARGE'
+  /** The answer was not valid UTF-8 JSON. */
+  | 'EXTENSION_BAD_RESPONSE'
+  /** The extension is not serving: closed, unloaded, or failed after crashing repeatedly. */
+  | 'EXTENSION_UNAVAILABLE';
+
+/**
+ * A failed call. `extensions` is the shape GraphQL puts into a response's error, so a resolver
+ * can throw this as-is and the client sees `{ code, extension }`.
+ */
+export class ExtensionCallError extends Error {
+  override name = 'ExtensionCallError';
+  readonly extensions: { code: ExtensionErrorCode; extension: string };
+
+  constructor(
+    readonly code: ExtensionErrorCode,
+    readonly extension: string,
+    message: string,
+  ) {
+    super(message);
+    this.extensions = { code, extension };
+  }
+}
+
+/** The steps of loading an extension, in order. */
+export type LoadStep =
+  | 'read'
+  | 'validate'
+  | 'transpile'
+  | 'compile'
+  | 'instantiate'
+  | 'init'
+  | 'migrate'
+  | 'get-schema'
+  | 'compose';
+
+/** Loading failed at `step`; nothing of this version is serving. */
+export class ExtensionLoadError extends Error {
+  override name = 'ExtensionLoadError';
+
+  constructor(
+    readonly extension: string,
+    readonly step: LoadStep,
+    /** The underlying reason, without the extension/step prefix. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`extension "${extension}" failed at ${step}: ${reason}`, options);
+  }
+}
+
+/** The message of anything thrown, for error texts. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  try {
+    return JSON.stringify(e) ?? String(e);
+  } catch {
+    return String(e);
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * One running instance of an extension: the host imports it gets, its lifecycle, and every call
+ * into it. The same code runs on the main thread (`isolation: 'inline'`) and inside a worker
+ * (`'worker'`); only who calls it differs.
+ *
+ * Calls are synchronous. A call that traps poisons a component instance ("cannot enter component
+ * instance"), so after a trap the instance is dropped and the next call transparently creates a
+ * fresh one and runs `init` again (migrations already ran for this version).
+ */
+import type { ExtensionDatabase } from '../data/database.js';
+import { createGuestLog } from './guest-log.js';
+import type { LogLevel } from './logger.js';
+import { createWasi } from './wasi.js';
+import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
+
+/** The glue's exports, as jco generates them for the contract's world. */
+interface GuestExports {
+  init(config: { name: string; dbPath: string; config: Uint8Array | undefined }): void;
+  getSchema(): string;
+  migrate(dbPath: string): void;
+  resolveField(request: WireRequest): Uint8Array;
+  resolveBatch(requests: WireRequest[]): Array<{ tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string }>;
+}
+
+type Instantiate = (
+  getCoreModule: (file: string) => WebAssembly.Module,
+  imports: Record<string, unknown>,
+  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
+) => GuestExports;
+
+/** Everything an instance needs; cloneable, so a worker can receive it. */
+export interface InstanceSpec {
+  name: string;
+  glueUrl: string;
+  modules: Record<string, WebAssembly.Module>;
+  memoryLimitBytes: number;
+  /** The application's configuration for this extension, as JSON bytes. */
+  config?: Uint8Array;
+  maxResponseBytes: number;
+}
+
+/**
+ * Thrown by instance calls that failed as a whole. `step` is set for lifecycle calls; `failure`
+ * says how (a guest `err` is `EXTENSION_ERROR`).
+ */
+export class InstanceCallError extends Error {
+  constructor(readonly failure: CallFailure) {
+    super(failure.message);
+  }
+}
+
+/** The `err` of a `Mutation` batch: rolls its transaction back. */
+const ROLLBACK = Symbol('rollback');
+
+export class GuestInstance {
+  readonly #spec: InstanceSpec;
+  readonly #db: ExtensionDatabase;
+  readonly #instantiate: Instantiate;
+  readonly #log: (line: GuestLogLine) => void;
+  #exports: GuestExports | undefined;
+  #memories: WebAssembly.Memory[] = [];
+  /** Set once `init` succeeded: a re-created instance must be initialised again. */
+  #initialized = false;
+
+  private constructor(spec: InstanceSpec, db: ExtensionDatabase, instantiate: Instantiate, log: (line: GuestLogLine) => void) {
+    this.#spec = spec;
+    this.#db = db;
+    this.#instantiate = instantiate;
+    this.#log = createGuestLog(log);
+  }
+
+  /** Loads the glue and instantiates; does not call `init`. Throws {@link InstanceCallError}. */
+  static async create(spec: InstanceSpec, db: ExtensionDatabase, log: (line: GuestLogLine) => void): Promise<GuestInstance> {
+    const glue = (await import(spec.glueUrl)) as { instantiate: Instantiate };
+    const instance = new GuestInstance(spec, db, glue.instantiate, log);
+    instance.#ensureInstance();
+    return instance;
+  }
+
+  /** `init(config)`. */
+  init(): void {
+    this.#lifecycle('init', (g) =>
+      this.#db.read(() => g.init({ name: this.#spec.name, dbPath: this.#db.path, config: this.#spec.config })),
+    );
+    this.#initialized = true;
+  }
+
+  /** `migrate(db-path)` in one write transaction, rolled back on `err` or trap. */
+  migrate(): void {
+    this.#lifecycle('migrate', (g) => this.#db.write(() => g.migrate(this.#db.path)));
+  }
+
+  /** `get-schema()`. */
+  getSchema(): string {
+    const sdl = this.#lifecycle('get-schema', (g) => this.#db.read(() => g.getSchema()));
+    if (sdl.length > this.#spec.maxResponseBytes) {
+      throw new InstanceCallError({ code: 'EXTENSION_RESPONSE_TOO_LARGE', message: `the schema is larger than ${this.#spec.maxResponseBytes} bytes` });
+    }
+    return sdl;
+  }
+
+  /**
+   * Resolves `requests` in one call (`resolve-field` for one, `resolve-batch` for several).
+   * `write` runs it in a transaction (a `Mutation` field): committed only if every result is `ok`.
+   */
+  resolve(requests: WireRequest[], write: boolean): WireResult[] {
+    const guest = this.#ensureInstance();
+    const run = (): WireResult[] => this.#callResolve(guest, requests);
+    try {
+      if (!write) return this.#db.read(run);
+      let results: WireResult[] = [];
+      try {
+        this.#db.write(() => {
+          results = run();
+          if (results.some((r) => 'err' in r)) throw ROLLBACK;
+        });
+      } catch (e) {
+        if (e !== ROLLBACK) throw e;
+      }
+      return results;
+    } catch (e) {
+      throw this.#crashed(e);
+    }
+  }
+
+  #callResolve(guest: GuestExports, requests: WireRequest[]): WireResult[] {
+    if (requests.length === 1) {
+      try {
+        return [this.#checkSize(guest.resolveField(requests[0]!))];
+      } catch (e) {
+        if (isGuestErr(e)) return [{ err: String(e.payload), code: 'EXTENSION_ERROR' }];
+        throw e;
+      }
+    }
+    const out = guest.resolveBatch(requests);
+    if (out.length !== requests.length) {
+      throw new InstanceCallError({
+        code: 'EXTENSION_BAD_RESPONSE',
+        message: `resolve-batch returned ${out.length} results for ${requests.length} requests`,
+      });
+    }
+    return out.map((r) => (r.tag === 'ok' ? this.#checkSize(r.val) : { err: r.val, code: 'EXTENSION_ERROR' }));
+  }
+
+  #checkSize(bytes: Uint8Array): WireResult {
+    if (bytes.length > this.#spec.maxResponseBytes) {
+      return {
+        err: `the answer is ${bytes.length} bytes, above the limit of ${this.#spec.maxResponseBytes} (limits.maxResponseBytes)`,
+        code: 'EXTENSION_RESPONSE_TOO_LARGE',
+      };
+    }
+    return { ok: bytes };
+  }
+
+  /** Runs a lifecycle export: an `err` becomes EXTENSION_ERROR, a trap a crash. */
+  #lifecycle<T>(step: string, fn: (guest: GuestExports) => T): T {
+    const guest = this.#ensureInstance();
+    try {
+      return fn(guest);
+    } catch (e) {
+      if (isGuestErr(e)) throw new InstanceCallError({ code: 'EXTENSION_ERROR', message: String(e.payload) });
+      throw this.#crashed(e, step);
+    }
+  }
+
+  /** Drops a trapped instance and describes the failure. */
+  #crashed(e: unknown, step?: string): InstanceCallError {
+    if (e instanceof InstanceCallError) return e;
+    const atLimit = this.#memories.some((m) => m.buffer.byteLength >= this.#spec.memoryLimitBytes * 0.9);
+    this.#exports = undefined;
+    const detail = e instanceof Error ? e.message : String(e);
+    if (atLimit) {
+      return new InstanceCallError({
+        code: 'EXTENSION_MEMORY_LIMIT',
+        message: `the extension ran out of memory at the limit of ${this.#spec.memoryLimitBytes / 2 ** 20} MiB (limits.memoryMb)${step ? ` during ${step}` : ''}`,
+      });
+    }
+    return new InstanceCallError({ code: 'EXTENSION_CRASHED', message: `the extension crashed${step ? ` during ${step}` : ''}: ${detail}` });
+  }
+
+  /** The live instance, re-created (with `init`) after a trap. */
+  #ensureInstance(): GuestExports {
+    if (this.#exports) return this.#exports;
+    this.#memories = [];
+    try {
+      this.#exports = this.#instantiate(
+        (file) => {
+          const m = this.#spec.modules[file];
+          if (!m) throw new Error(`the glue asked for an unknown core module ${file}`);
+          return m;
+        },
+        this.#imports(),
+        (module, imports) => {
+          const instance = new WebAssembly.Instance(module, imports);
+          const memory = instance.exports['memory'];
+          if (memory instanceof WebAssembly.Memory) this.#memories.push(memory);
+          return instance;
+        },
+      );
+    } catch (e) {
+      throw new InstanceCallError({ code: 'EXTENSION_CRASHED', message: `instantiation failed: ${(e as Error).message}` });
+    }
+    if (this.#initialized) this.init();
+    return this.#exports;
+  }
+
+  #imports(): Record<string, unknown> {
+    const db = this.#db;
+    const log = this.#log;
+    // A host import answers `err` by throwing a *string*; anything else would trap the guest.
+    const asErr = <T>(fn: () => T): T => {
+      try {
+        return fn();
+      } catch (e) {
+        throw e instanceof Error ? e.message : String(e);
+      }
+    };
+    return {
+      'forge:extension/database': {
+        query: (sql: string, params: Uint8Array) => asErr(() => db.query(sql, params)),
+        execute: (sql: string, params: Uint8Array) => asErr(() => db.execute(sql, params)),
+        executeBatch: (sql: string) => asErr(() => db.executeBatch(sql)),
+      },
+      'forge:extension/log': {
+        log: (level: LogLevel, message: string) => log({ level, message, source: 'log' }),
+      },
+      ...createWasi({
+        stdout: (message) => log({ level: 'info', message, source: 'stdout' }),
+        stderr: (message) => log({ level: 'warn', message, source: 'stderr' }),
+      }),
+    };
+  }
+}
+
+/** A `result` export's `err`: jco throws a `ComponentError` carrying it as `payload`. */
+function isGuestErr(e: unknown): e is { payload: unknown } {
+  return typeof e === 'object' && e !== null && Object.prototype.hasOwnProperty.call(e, 'payload');
+}

@@ -1,0 +1,185 @@
+/**
+ * The host side of the `database` import, on real SQLite files: JSON in and out, integers
+ * beyond 2^53, transactions, read-only mode, and the SQL sandbox (also from inside a guest).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ExtensionDatabase } from '../lib/data/database.js';
+import { databasePath } from '../lib/data/names.js';
+import { assertSqlAllowed, SqlRefused } from '../lib/data/sql-guard.js';
+import { loadExtension } from '../lib/runtime/load.js';
+import { silentLogger } from '../lib/runtime/logger.js';
+import { fixturePath, rejection, tempDir } from './helpers.js';
+
+const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+const parse = (b: Uint8Array) => JSON.parse(Buffer.from(b).toString('utf8')) as unknown;
+
+describe('ExtensionDatabase', () => {
+  let dir: string;
+  let cleanup: () => void;
+  let db: ExtensionDatabase;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir());
+    db = new ExtensionDatabase(dir, 'demo');
+    db.write(() => db.executeBatch('CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT, b BLOB, j TEXT)'));
+  });
+  afterEach(() => {
+    db.close();
+    cleanup();
+  });
+
+  it('binds positional and named JSON params and returns rows as JSON', () => {
+    db.write(() => {
+      db.execute('INSERT INTO t (n, s) VALUES (?, ?)', bytes([1, 'one']));
+      db.execute('INSERT INTO t (n, s) VALUES (:n, :s)', bytes({ n: 2, s: 'two' }));
+      db.execute('INSERT INTO t (n, s) VALUES (@n, $s)', bytes({ '@n': 3, $s: 'three' }));
+    });
+    assert.deepEqual(parse(db.query('SELECT n, s FROM t ORDER BY n', bytes([]))), [
+      { n: 1, s: 'one' },
+      { n: 2, s: 'two' },
+      { n: 3, s: 'three' },
+    ]);
+    assert.deepEqual(parse(db.query('SELECT s FROM t WHERE n = ?', bytes([2]))), [{ s: 'two' }]);
+  });
+
+  it('returns {changes, lastInsertRowid} from execute', () => {
+    const info = db.write(() => parse(db.execute('INSERT INTO t (n) VALUES (?), (?)', bytes([1, 2]))));
+    assert.deepEqual(info, { changes: 2, lastInsertRowid: 2 });
+  });
+
+  it('keeps integers beyond 2^53 exact, as decimal strings', () => {
+    db.write(() => {
+      db.execute('INSERT INTO t (id, n) VALUES (1, 9007199254740993)', bytes([]));
+      // A big integer sent as a string is stored as an exact INTEGER (column affinity).
+      db.execute('INSERT INTO t (id, n) VALUES (2, ?)', bytes(['-9223372036854775808']));
+      db.execute('INSERT INTO t (id, n) VALUES (3, ?)', bytes([Number.MAX_SAFE_INTEGER]));
+    });
+    assert.deepEqual(parse(db.query('SELECT n, typeof(n) AS type FROM t ORDER BY id', bytes([]))), [
+      { n: '9007199254740993', type: 'integer' },
+      { n: '-9223372036854775808', type: 'integer' },
+      { n: Number.MAX_SAFE_INTEGER, type: 'integer' },
+    ]);
+  });
+
+  it('encodes blobs as base64, binds booleans as 1/0 and objects as JSON text', () => {
+    db.write(() => db.execute("INSERT INTO t (id, n, b, j) VALUES (1, ?, x'00ff10', ?)", bytes([true, { a: [1] }])));
+    assert.deepEqual(parse(db.query("SELECT n, b, json_extract(j, '$.a[0]') AS a FROM t", bytes([]))), [{ n: 1, b: 'AP8Q', a: 1 }]);
+  });
+
+  it('rejects params that are not a JSON array or object', () => {
+    assert.throws(() => db.query('SELECT 1', Buffer.from('{oops')), /params are not valid UTF-8 JSON/);
+    assert.throws(() => db.query('SELECT 1', bytes(42)), /params must be a JSON array/);
+  });
+
+  it('is read-only outside write(), with a message that says why', () => {
+    assert.throws(() => db.execute('INSERT INTO t (n) VALUES (1)', bytes([])), /^Error: read-only: this call resolves a Query field/);
+    assert.throws(() => db.executeBatch('DELETE FROM t'), /read-only/);
+    assert.throws(() => db.query('INSERT INTO t (n) VALUES (1) RETURNING id', bytes([])), /read-only/);
+  });
+
+  it('rolls a write() back completely when its function throws', () => {
+    assert.throws(() =>
+      db.write(() => {
+        db.execute('INSERT INTO t (n) VALUES (1)', bytes([]));
+        db.executeBatch('CREATE TABLE u (x)');
+        throw new Error('stop');
+      }),
+    );
+    assert.deepEqual(parse(db.query('SELECT count(*) AS c FROM t', bytes([]))), [{ c: 0 }]);
+    assert.deepEqual(parse(db.query("SELECT name FROM sqlite_master WHERE name = 'u'", bytes([]))), []);
+  });
+
+  it('ends a transaction a read left open (an unreleased SAVEPOINT)', () => {
+    db.read(() => db.executeBatch('SAVEPOINT s1'));
+    // If the savepoint were still open, BEGIN IMMEDIATE inside write() would fail.
+    db.write(() => db.execute('INSERT INTO t (n) VALUES (1)', bytes([])));
+    assert.deepEqual(parse(db.query('SELECT count(*) AS c FROM t', bytes([]))), [{ c: 1 }]);
+  });
+
+  it('never lets a name escape dataDir', () => {
+    for (const name of ['../evil', 'a/b', 'UPPER', '', 'x'.repeat(65), '1abc', 'a b']) {
+      assert.throws(() => databasePath(dir, name), /invalid extension name/, name);
+    }
+    assert.equal(databasePath('/data', 'my-ext_2'), '/data/forge_ext_my-ext_2.db');
+  });
+});
+
+describe('SQL sandbox', () => {
+  const refused: Array<[rule: string, sql: string]> = [
+    ['ATTACH', "ATTACH DATABASE '/tmp/other.db' AS other"],
+    ['ATTACH', "attach '/tmp/other.db' as other"],
+    ['ATTACH', "/* hi */ AtTaCh\n'/tmp/x.db' AS x"],
+    ['ATTACH', "SELECT 1; -- comment\n ATTACH '/tmp/x.db' AS x"],
+    ['DETACH', 'DETACH DATABASE other'],
+    ['VACUUM INTO', "VACUUM INTO '/tmp/copy.db'"],
+    ['VACUUM INTO', "vacuum main /* x */ into '/tmp/copy.db'"],
+    ['load_extension', "SELECT load_extension('/tmp/evil.so')"],
+    ['load_extension', 'SELECT "LOAD_EXTENSION"(\'/tmp/evil.so\')'],
+    ['load_extension', "SELECT [load_extension]('x')"],
+    ['PRAGMA database_list', 'PRAGMA database_list'],
+    ['PRAGMA journal_mode', 'pragma JOURNAL_MODE = DELETE'],
+    ['PRAGMA writable_schema', 'PRAGMA main.writable_schema = 1'],
+    ['PRAGMA temp_store_directory', "PRAGMA temp_store_directory = '/tmp'"],
+    ['PRAGMA query_only', 'PRAGMA query_only = 0'],
+    ['PRAGMA schema', 'PRAGMA temp.user_version'],
+    ['PRAGMA table_info', "PRAGMA table_info = 't'"],
+    ['PRAGMA database_list', 'SELECT * FROM pragma_database_list'],
+    ['PRAGMA database_list', 'SELECT * FROM "pragma_database_list"()'],
+    ['BEGIN', 'BEGIN IMMEDIATE'],
+    ['COMMIT', 'COMMIT'],
+    ['END', 'END TRANSACTION'],
+    ['ROLLBACK', 'ROLLBACK'],
+  ];
+  for (const [rule, sql] of refused) {
+    it(`refuses ${JSON.stringify(sql)}`, () => {
+      assert.throws(() => assertSqlAllowed(sql), (e: unknown) => e instanceof SqlRefused && e.rule === rule && e.message.startsWith(`SQL refused (${rule})`));
+    });
+  }
+
+  const allowed = [
+    "SELECT 'ATTACH' AS word, \"attach\" AS col FROM t",
+    'SELECT 1 -- ATTACH in a comment',
+    'PRAGMA user_version',
+    'PRAGMA user_version = 3',
+    'pragma foreign_keys = ON',
+    "PRAGMA table_info('t')",
+    'PRAGMA main.table_info(t)',
+    'SELECT * FROM pragma_table_info(\'t\')',
+    'SAVEPOINT s; RELEASE s',
+    'ROLLBACK TO SAVEPOINT s',
+    'ROLLBACK TRANSACTION TO s',
+    'SELECT CASE WHEN 1 THEN 2 END',
+    'CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET n = CASE WHEN n > 1 THEN 1 ELSE 0 END; END',
+    'VACUUM',
+  ];
+  for (const sql of allowed) {
+    it(`allows ${JSON.stringify(sql)}`, () => assert.doesNotThrow(() => assertSqlAllowed(sql)));
+  }
+
+  it('refuses each forbidden form from inside a real guest, and no stray file appears', async () => {
+    const { dir, cleanup } = tempDir();
+    const tmpBefore = new Set(readdirSync(tmpdir()));
+    const probe = await loadExtension(fixturePath('probe'), { dataDir: dir, logger: silentLogger, isolation: 'inline' });
+    try {
+      for (const [rule, sql] of refused) {
+        for (const mode of ['query', 'execute', 'batch']) {
+          const e = await rejection(probe.resolveField({ typeName: 'Mutation', fieldName: 'sqlWrite', arguments: { sql, mode } }, { write: true }));
+          assert.equal(e.code, 'EXTENSION_ERROR');
+          assert.ok(String(e.message).startsWith(`SQL refused (${rule})`), `${sql} (${mode}): ${e.message}`);
+        }
+      }
+      // Temporary tables stay in memory, too.
+      await probe.resolveField(
+        { typeName: 'Mutation', fieldName: 'sqlWrite', arguments: { sql: 'CREATE TEMP TABLE scratch (x); INSERT INTO scratch VALUES (1)', mode: 'batch' } },
+        { write: true },
+      );
+    } finally {
+      await probe.close();
+    }
+    for (const f of readdirSync(dir)) assert.match(f, /^(\.cache|forge_ext_probe\.db(-wal|-shm)?)$/, `stray file in dataDir: ${f}`);
+    const strays = readdirSync(tmpdir()).filter((f) => !tmpBefore.has(f) && /other|copy|evil|etilqs/.test(f));
+    assert.deepEqual(strays, [], 'no file outside dataDir');
+    cleanup();
+  });
+});
