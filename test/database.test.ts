@@ -10,7 +10,7 @@ import { databasePath } from '../lib/data/names.js';
 import { assertSqlAllowed, SqlRefused } from '../lib/data/sql-guard.js';
 import { loadExtension } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
-import { fixturePath, rejection, tempDir } from './helpers.js';
+import { fixturePath, rejection, tempDir, TEST_CACHE_DIR } from './helpers.js';
 
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
 const parse = (b: Uint8Array) => JSON.parse(Buffer.from(b).toString('utf8')) as unknown;
@@ -160,7 +160,7 @@ describe('SQL sandbox', () => {
   it('refuses each forbidden form from inside a real guest, and no stray file appears', async () => {
     const { dir, cleanup } = tempDir();
     const tmpBefore = new Set(readdirSync(tmpdir()));
-    const probe = await loadExtension(fixturePath('probe'), { dataDir: dir, logger: silentLogger, isolation: 'inline' });
+    const probe = await loadExtension(fixturePath('probe'), { dataDir: dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, isolation: 'inline' });
     try {
       for (const [rule, sql] of refused) {
         for (const mode of ['query', 'execute', 'batch']) {
@@ -177,7 +177,7 @@ describe('SQL sandbox', () => {
     } finally {
       await probe.close();
     }
-    for (const f of readdirSync(dir)) assert.match(f, /^(\.cache|forge_ext_probe\.db(-wal|-shm)?)$/, `stray file in dataDir: ${f}`);
+    for (const f of readdirSync(dir)) assert.match(f, /^forge_ext_probe\.db(-wal|-shm)?$/, `stray file in dataDir: ${f}`);
     const strays = readdirSync(tmpdir()).filter((f) => !tmpBefore.has(f) && /other|copy|evil|etilqs/.test(f));
     assert.deepEqual(strays, [], 'no file outside dataDir');
     cleanup();

@@ -1,8 +1,8 @@
 /** Shared by the tests: fixtures, temporary directories, quiet loggers. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixturePath } from '../fixtures/build.js';
+import { BUILD_DIR, fixturePath } from '../fixtures/build.js';
 import type { Logger, LogLevel } from '../lib/runtime/logger.js';
 
 export { fixturePath };
@@ -30,3 +30,16 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & Reco
   }
   throw new Error('expected a rejection, but the promise resolved');
 }
+
+/** A temporary extensions directory holding copies of fixtures: `{ 'issues.wasm': 'issues' }`. */
+export function extensionsDir(files: Record<string, string>): { dir: string; cleanup: () => void } {
+  const made = tempDir('forge-ext-');
+  for (const [file, fixture] of Object.entries(files)) copyFileSync(fixturePath(fixture), join(made.dir, file));
+  return made;
+}
+
+/**
+ * One transpile cache for the whole test run (tests use fresh data directories; without this
+ * each would transpile its fixtures again).
+ */
+export const TEST_CACHE_DIR = join(BUILD_DIR, 'transpile-cache');

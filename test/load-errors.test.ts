@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { ExtensionLoadError } from '../lib/runtime/errors.js';
 import { loadExtension } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
-import { fixturePath, rejection, tempDir } from './helpers.js';
+import { fixturePath, rejection, tempDir, TEST_CACHE_DIR } from './helpers.js';
 
 describe('loading a bad file', () => {
   let dir: string;
@@ -21,7 +21,7 @@ describe('loading a bad file', () => {
   async function loadError(bytes: Uint8Array, name = 'bad'): Promise<ExtensionLoadError> {
     const file = join(dir, `${name}.wasm`);
     writeFileSync(file, bytes);
-    const error = await rejection(loadExtension(file, { dataDir: dir, logger: silentLogger, isolation: 'inline' }));
+    const error = await rejection(loadExtension(file, { dataDir: dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, isolation: 'inline' }));
     assert.ok(error instanceof ExtensionLoadError, `expected an ExtensionLoadError, got ${error}`);
     assert.equal(error.extension, name);
     return error;

@@ -10,7 +10,7 @@ import { ExtensionCallError } from '../lib/runtime/errors.js';
 import type { Extension } from '../lib/runtime/extension.js';
 import { loadExtension, type Isolation, type LoadExtensionOptions } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
-import { fixturePath, recordingLogger, rejection, tempDir } from './helpers.js';
+import { fixturePath, recordingLogger, rejection, tempDir, TEST_CACHE_DIR } from './helpers.js';
 
 for (const isolation of ['inline', 'worker'] as Isolation[]) {
   describe(`runtime (${isolation})`, () => {
@@ -18,7 +18,7 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
     let cleanup: () => void;
     const open: Extension[] = [];
     const load = async (fixture: string, options: LoadExtensionOptions = {}) => {
-      const ext = await loadExtension(fixturePath(fixture), { dataDir: dir, logger: silentLogger, isolation, ...options });
+      const ext = await loadExtension(fixturePath(fixture), { dataDir: dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, isolation, ...options });
       open.push(ext);
       return ext;
     };
@@ -146,8 +146,8 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       assert.deepEqual(results[2], { status: 'fulfilled', value: [{ n: 0 }] });
     });
 
-    it('keeps its files in dataDir: the database and the transpile cache', async () => {
-      await load('counter');
+    it('keeps its files in dataDir: the database and (by default) the transpile cache', async () => {
+      await load('counter', { cacheDir: undefined });
       assert.ok(existsSync(join(dir, 'forge_ext_counter.db')));
       assert.equal(readdirSync(join(dir, '.cache')).length, 1);
     });

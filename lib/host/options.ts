@@ -1,0 +1,147 @@
+/**
+ * The host's options: declared, documented and validated here, once. A wrong option is a
+ * `TypeError` at construction time that names the option and what it accepts.
+ */
+import { isSchema, type GraphQLSchema } from 'graphql';
+import { assertExtensionName } from '../data/names.js';
+import type { Isolation } from '../runtime/load.js';
+import { resolveLimits } from '../runtime/load.js';
+import { consoleLogger, LOG_LEVELS, type Logger } from '../runtime/logger.js';
+import type { Limits } from '../runtime/wire.js';
+import type { NamespaceMode } from '../schema/namespace.js';
+
+/** Settings for one extension, by name, overriding the global ones. */
+export interface ExtensionSettings {
+  /** Handed to the extension's `init` as JSON. Must be JSON-serialisable. */
+  config?: unknown;
+  /** `false`: the file is ignored (and its database left alone). @default true */
+  enabled?: boolean;
+  /** Overrides {@link HostOptions.namespace} for this extension. */
+  namespace?: NamespaceMode;
+  /** Overrides {@link HostOptions.isolation} for this extension. */
+  isolation?: Isolation;
+  /** Overrides {@link HostOptions.limits} (merged field by field). */
+  limits?: Partial<Limits>;
+}
+
+/** Options of {@link createExtensionHost}. */
+export interface HostOptions {
+  /**
+   * The application's executable base schema. Extensions add to it (`extend type Query`,
+   * `extend type Repository`); its resolvers keep working. Default: an empty `Query`.
+   */
+  schema?: GraphQLSchema;
+  /** Directory of the extensions' databases (`forge_ext_<name>.db`). @default './data' */
+  dataDir?: string;
+  /** Directory of transpiled components, keyed by sha256. @default `<dataDir>/.cache` */
+  cacheDir?: string;
+  /**
+   * `'prefix'`: an extension's own types are prefixed with its name (`issues`: `Issue` ->
+   * `Issues_Issue`), so two extensions can both have an `Item`. `'none'`: names are kept; a
+   * clash is then an error.
+   * @default 'prefix'
+   */
+  namespace?: NamespaceMode;
+  /** Where extensions run: `'worker'` (own thread, deadlines enforced) or `'inline'`. @default 'worker' */
+  isolation?: Isolation;
+  /** Resource limits of every extension (see {@link Limits}). */
+  limits?: Partial<Limits>;
+  /** Per-extension settings, by extension name. */
+  extensions?: Record<string, ExtensionSettings>;
+  /** A pino-compatible logger. @default a console logger for warnings and errors */
+  logger?: Logger;
+  /** Reload extensions when their files change. @default true unless NODE_ENV=production */
+  watch?: boolean;
+}
+
+/** {@link HostOptions} with every default applied. */
+export interface ResolvedHostOptions {
+  schema: GraphQLSchema | undefined;
+  dataDir: string;
+  cacheDir: string | undefined;
+  namespace: NamespaceMode;
+  isolation: Isolation;
+  limits: Partial<Limits>;
+  extensions: Record<string, ExtensionSettings>;
+  logger: Logger;
+  watch: boolean;
+}
+
+export const HOST_KEYS = ['schema', 'dataDir', 'cacheDir', 'namespace', 'isolation', 'limits', 'extensions', 'logger', 'watch'] as const;
+const EXTENSION_KEYS = ['config', 'enabled', 'namespace', 'isolation', 'limits'] as const;
+
+/** Throws a TypeError for a key of `object` that is not in `known`. */
+export function assertKnownKeys(object: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) throw new TypeError(`${where}: unknown option "${key}" (known: ${known.join(', ')})`);
+  }
+}
+
+/** Validates `options` and applies the defaults. */
+export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('forge-extensions: options must be an object');
+  assertKnownKeys(options, HOST_KEYS, 'forge-extensions');
+  if (options.schema !== undefined && !isSchema(options.schema)) {
+    throw new TypeError('forge-extensions: options.schema must be a GraphQLSchema (e.g. from makeExecutableSchema or buildSchema)');
+  }
+  for (const key of ['dataDir', 'cacheDir'] as const) {
+    if (options[key] !== undefined && (typeof options[key] !== 'string' || options[key] === '')) {
+      throw new TypeError(`forge-extensions: options.${key} must be a non-empty path`);
+    }
+  }
+  checkNamespace(options.namespace, 'options.namespace');
+  checkIsolation(options.isolation, 'options.isolation');
+  if (options.limits !== undefined) resolveLimits(options.limits);
+  if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new TypeError('forge-extensions: options.watch must be a boolean');
+  const logger = options.logger ?? consoleLogger();
+  for (const level of LOG_LEVELS) {
+    if (typeof logger[level] !== 'function') throw new TypeError(`forge-extensions: options.logger must have a ${level}() method (pino-compatible)`);
+  }
+
+  const extensions = options.extensions ?? {};
+  if (typeof extensions !== 'object') throw new TypeError('forge-extensions: options.extensions must be an object keyed by extension name');
+  for (const [name, settings] of Object.entries(extensions)) {
+    const where = `options.extensions.${name}`;
+    try {
+      assertExtensionName(name);
+    } catch (e) {
+      throw new TypeError(`forge-extensions: ${where}: ${(e as Error).message}`);
+    }
+    assertKnownKeys(settings, EXTENSION_KEYS, `forge-extensions: ${where}`);
+    if (settings.enabled !== undefined && typeof settings.enabled !== 'boolean') throw new TypeError(`forge-extensions: ${where}.enabled must be a boolean`);
+    checkNamespace(settings.namespace, `${where}.namespace`);
+    checkIsolation(settings.isolation, `${where}.isolation`);
+    if (settings.limits !== undefined) resolveLimits({ ...options.limits, ...settings.limits });
+    if (settings.config !== undefined) {
+      try {
+        JSON.stringify(settings.config);
+      } catch (e) {
+        throw new TypeError(`forge-extensions: ${where}.config must be JSON-serialisable: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  return {
+    schema: options.schema,
+    dataDir: options.dataDir ?? './data',
+    cacheDir: options.cacheDir,
+    namespace: options.namespace ?? 'prefix',
+    isolation: options.isolation ?? 'worker',
+    limits: options.limits ?? {},
+    extensions,
+    logger,
+    watch: options.watch ?? process.env['NODE_ENV'] !== 'production',
+  };
+}
+
+function checkNamespace(value: unknown, where: string): void {
+  if (value !== undefined && value !== 'prefix' && value !== 'none') {
+    throw new TypeError(`forge-extensions: ${where} must be 'prefix' or 'none', not ${JSON.stringify(value)}`);
+  }
+}
+
+function checkIsolation(value: unknown, where: string): void {
+  if (value !== undefined && value !== 'worker' && value !== 'inline') {
+    throw new TypeError(`forge-extensions: ${where} must be 'worker' or 'inline', not ${JSON.stringify(value)}`);
+  }
+}

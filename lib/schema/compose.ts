@@ -1,0 +1,161 @@
+/**
+ * Composition: the application's base schema plus each extension's SDL, one extension at a
+ * time, so a problem is always attributed to the extension that caused it.
+ *
+ * For each extension, in order: parse (syntax errors with line and column) -> namespace ->
+ * clash check against every earlier owner (graphql-js would silently merge same-named types) ->
+ * SDL validation against the schema so far -> `extendSchema` -> `validateSchema`. An extension
+ * that fails any step is rejected on its own; the others still compose. `extendSchema` copies
+ * the base types' configs, so the application's resolvers keep working untouched.
+ */
+import {
+  extendSchema,
+  GraphQLError,
+  GraphQLObjectType,
+  GraphQLSchema,
+  parse,
+  validateSchema,
+  type DocumentNode,
+} from 'graphql';
+import { validateSDL } from 'graphql/validation/validate.js';
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import { namespaceSdl, typePrefix, type NamespacedSdl, type NamespaceMode } from './namespace.js';
+
+/** One extension's SDL, as composition takes it. */
+export interface SchemaInput {
+  name: string;
+  sdl: string;
+  namespace: NamespaceMode;
+}
+
+/** An extension that composed: how its names map. */
+export interface ComposedExtension extends NamespacedSdl {
+  name: string;
+}
+
+/** The result of {@link composeSchema}. */
+export interface Composition {
+  schema: GraphQLSchema;
+  accepted: ComposedExtension[];
+  rejected: Array<{ name: string; error: Error }>;
+}
+
+/** Thrown (as a rejection) when an extension's SDL cannot be composed. */
+export class CompositionError extends Error {
+  override name = 'CompositionError';
+}
+
+/** Present only while no extension adds a field to its root type (GraphQL needs at least one). */
+const PLACEHOLDER = '_empty';
+const BASE_OWNER = 'the application schema';
+
+/** Composes `inputs` onto `base`, in order. A later input that clashes with an earlier one is rejected. */
+export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInput[]): Composition {
+  if (base) {
+    const invalid = validateSchema(base);
+    if (invalid.length > 0) throw new TypeError(`the base schema is invalid: ${invalid.map((e) => e.message).join('; ')}`);
+  }
+  let current = withRoots(base);
+  const rootNames = { Query: current.getQueryType()!.name, Mutation: current.getMutationType()!.name };
+  const typeOwner = new Map<string, string>();
+  const fieldOwner = new Map<string, string>();
+  for (const type of Object.values(current.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    typeOwner.set(type.name, BASE_OWNER);
+    if ('getFields' in type) for (const field of Object.keys(type.getFields())) fieldOwner.set(`${type.name}.${field}`, BASE_OWNER);
+  }
+
+  const accepted: ComposedExtension[] = [];
+  const rejected: Composition['rejected'] = [];
+  for (const input of inputs) {
+    const owner = `extension "${input.name}"`;
+    try {
+      const namespaced = namespaceSdl(parseSdl(input.sdl), input.namespace === 'prefix' ? typePrefix(input.name) : '', rootNames);
+      checkClashes(namespaced, owner, typeOwner, fieldOwner);
+      current = extend(current, namespaced);
+      for (const type of namespaced.ownTypes.values()) typeOwner.set(type, owner);
+      for (const [type, fields] of namespaced.addedFields) for (const f of fields) fieldOwner.set(`${type}.${f}`, owner);
+      for (const type of namespaced.ownTypes.values()) {
+        const t = current.getType(type);
+        if (t && 'getFields' in t) for (const f of Object.keys(t.getFields())) fieldOwner.set(`${type}.${f}`, owner);
+      }
+      accepted.push({ name: input.name, ...namespaced });
+    } catch (e) {
+      const error = e instanceof GraphQLError || e instanceof CompositionError ? e : new CompositionError(String((e as Error).message ?? e));
+      rejected.push({ name: input.name, error: new CompositionError(`extension "${input.name}": ${describe(error, input)}`) });
+    }
+  }
+  return { schema: withoutPlaceholders(current), accepted, rejected };
+}
+
+function parseSdl(sdl: string): DocumentNode {
+  try {
+    return parse(sdl, { noLocation: false });
+  } catch (e) {
+    throw e instanceof GraphQLError ? new GraphQLError(`invalid SDL: ${e.message.replace(/^Syntax Error: /, 'syntax error: ')}`, { source: e.source, positions: e.positions }) : e;
+  }
+}
+
+function checkClashes(sdl: NamespacedSdl, owner: string, typeOwner: Map<string, string>, fieldOwner: Map<string, string>): void {
+  for (const [local, type] of sdl.ownTypes) {
+    const other = typeOwner.get(type);
+    if (other) throw new CompositionError(`type "${type}"${local !== type ? ` (its "${local}")` : ''} is already defined by ${other}`);
+  }
+  for (const [type, fields] of sdl.addedFields) {
+    for (const field of fields) {
+      const other = fieldOwner.get(`${type}.${field}`);
+      if (other) throw new CompositionError(`field "${type}.${field}" is already defined by ${other}`);
+    }
+  }
+}
+
+/** Validates the extension's SDL against the schema so far, then extends it. */
+function extend(schema: GraphQLSchema, sdl: NamespacedSdl): GraphQLSchema {
+  const errors = validateSDL(sdl.document, schema);
+  if (errors.length > 0) throw errors[0]!;
+  const next = extendSchema(schema, sdl.document, { assumeValidSDL: true });
+  const invalid = validateSchema(next);
+  if (invalid.length > 0) throw invalid[0]!;
+  return next;
+}
+
+/** The error text for an extension: its own type names (not prefixed), and where in its SDL. */
+function describe(error: Error, input: SchemaInput): string {
+  let message = error.message;
+  if (input.namespace === 'prefix') message = message.replaceAll(typePrefix(input.name), '');
+  const location = error instanceof GraphQLError ? error.locations?.[0] : undefined;
+  return location ? `${message} (SDL line ${location.line}, column ${location.column})` : message;
+}
+
+/**
+ * The base schema with a Query and a Mutation root (placeholders where it has none), so every
+ * extension can `extend type Query` / `extend type Mutation`.
+ */
+function withRoots(base: GraphQLSchema | undefined): GraphQLSchema {
+  let schema = base ?? new GraphQLSchema({});
+  const additions: string[] = [];
+  if (!schema.getQueryType()) additions.push(`type Query { ${PLACEHOLDER}: Boolean }`, 'extend schema { query: Query }');
+  if (!schema.getMutationType()) {
+    const name = schema.getType('Mutation') ? 'ForgeMutation' : 'Mutation';
+    additions.push(`type ${name} { ${PLACEHOLDER}: Boolean }`, `extend schema { mutation: ${name} }`);
+  }
+  if (additions.length > 0) schema = extendSchema(schema, parse(additions.join('\n')), { assumeValidSDL: true });
+  return schema;
+}
+
+/** Drops the placeholder fields (and a Mutation root nobody extended). */
+function withoutPlaceholders(schema: GraphQLSchema): GraphQLSchema {
+  const prune = (type: GraphQLObjectType): GraphQLObjectType | null => {
+    const fields = type.getFields();
+    if (!(PLACEHOLDER in fields)) return type;
+    const count = Object.keys(fields).length;
+    if (count === 1) return type.name === schema.getMutationType()?.name ? null : type;
+    const config = type.toConfig();
+    delete config.fields[PLACEHOLDER];
+    return new GraphQLObjectType(config);
+  };
+  const query = schema.getQueryType()!;
+  const mutation = schema.getMutationType();
+  if (!(PLACEHOLDER in query.getFields()) && !(mutation && PLACEHOLDER in mutation.getFields())) return schema;
+  return mapSchema(schema, { [MapperKind.QUERY]: prune, [MapperKind.MUTATION]: prune });
+}

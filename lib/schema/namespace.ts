@@ -1,0 +1,125 @@
+/**
+ * Namespacing, done on the SDL's syntax tree before any merge: an extension's own types get its
+ * prefix (`issues`: `Issue` -> `Issues_Issue`), every reference to them follows, and the fields
+ * it adds to the application's types keep their names. The extension itself never sees the
+ * prefix: it always gets the names it wrote.
+ *
+ * Renaming the AST (rather than wrapping a built schema) is cheap and keeps `extend type`
+ * working across the extension's own SDL.
+ */
+import {
+  GraphQLError,
+  Kind,
+  visit,
+  type ASTNode,
+  type DefinitionNode,
+  type DocumentNode,
+  type NameNode,
+  type ObjectTypeDefinitionNode,
+  type ObjectTypeExtensionNode,
+} from 'graphql';
+
+/** How an extension's own types are named in the composed schema. */
+export type NamespaceMode = 'prefix' | 'none';
+
+/** The result of {@link namespaceSdl}. */
+export interface NamespacedSdl {
+  /** The SDL with own types renamed and root definitions turned into extensions. */
+  document: DocumentNode;
+  /** Own types: the extension's name -> the composed schema's name. */
+  ownTypes: Map<string, string>;
+  /** Fields added to types the extension does not own (roots, base types): schema type name -> fields. */
+  addedFields: Map<string, string[]>;
+  /** The schema type names of the roots, by the name the extension uses (`Query` -> `RootQuery`). */
+  roots: Map<string, string>;
+}
+
+/** The GraphQL-safe prefix for an extension name: `my-ext` -> `MyExt_`. */
+export function typePrefix(extensionName: string): string {
+  return extensionName.split(/[-_]/).filter(Boolean).map((part) => part[0]!.toUpperCase() + part.slice(1)).join('') + '_';
+}
+
+/**
+ * Renames the own types of one extension's SDL. `rootNames` maps the conventional root names
+ * the extension writes (`Query`, `Mutation`) to the application schema's actual ones. Throws a
+ * located `GraphQLError` for SDL the host does not accept (schema or directive definitions,
+ * subscriptions).
+ */
+export function namespaceSdl(document: DocumentNode, prefix: string, rootNames: { Query: string; Mutation: string }): NamespacedSdl {
+  const roots = new Map<string, string>([
+    ['Query', rootNames.Query],
+    ['Mutation', rootNames.Mutation],
+  ]);
+  const ownTypes = new Map<string, string>();
+  const definitions: DefinitionNode[] = [];
+
+  for (const def of document.definitions) {
+    switch (def.kind) {
+      case Kind.SCHEMA_DEFINITION:
+      case Kind.SCHEMA_EXTENSION:
+        throw located('an extension cannot define the schema: use `extend type Query` / `extend type Mutation`', def);
+      case Kind.DIRECTIVE_DEFINITION:
+        throw located('directive definitions are not supported in extensions', def);
+      case Kind.OPERATION_DEFINITION:
+      case Kind.FRAGMENT_DEFINITION:
+        throw located('an extension schema cannot contain operations or fragments', def);
+      default:
+        break;
+    }
+    const name = def.name.value;
+    if (name === 'Subscription') throw located('subscriptions are not supported: the host serves queries and mutations', def);
+    if (def.kind === Kind.OBJECT_TYPE_DEFINITION && roots.has(name)) {
+      // `type Query { ... }` in an extension means "add these root fields".
+      definitions.push(asExtension(def));
+      continue;
+    }
+    if (
+      def.kind === Kind.OBJECT_TYPE_DEFINITION ||
+      def.kind === Kind.INTERFACE_TYPE_DEFINITION ||
+      def.kind === Kind.UNION_TYPE_DEFINITION ||
+      def.kind === Kind.ENUM_TYPE_DEFINITION ||
+      def.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION ||
+      def.kind === Kind.SCALAR_TYPE_DEFINITION
+    ) {
+      if (ownTypes.has(name)) throw located(`type "${name}" is defined twice`, def);
+      ownTypes.set(name, prefix + name);
+    }
+    definitions.push(def);
+  }
+
+  const schemaName = (name: string): string => ownTypes.get(name) ?? roots.get(name) ?? name;
+  const rename = (node: NameNode): NameNode => ({ ...node, value: schemaName(node.value) });
+  const renamed = visit({ ...document, definitions }, {
+    NamedType: (node) => ({ ...node, name: rename(node.name) }),
+    ObjectTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
+    ObjectTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
+    InterfaceTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
+    InterfaceTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
+    UnionTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
+    UnionTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
+    EnumTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
+    EnumTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
+    InputObjectTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
+    InputObjectTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
+    ScalarTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
+    ScalarTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
+  });
+
+  const addedFields = new Map<string, string[]>();
+  for (const def of definitions) {
+    if ((def.kind === Kind.OBJECT_TYPE_EXTENSION || def.kind === Kind.INTERFACE_TYPE_EXTENSION) && !ownTypes.has(def.name.value)) {
+      const target = schemaName(def.name.value);
+      addedFields.set(target, [...(addedFields.get(target) ?? []), ...(def.fields ?? []).map((f) => f.name.value)]);
+    }
+  }
+  return { document: renamed, ownTypes, addedFields, roots };
+}
+
+function asExtension(def: ObjectTypeDefinitionNode): ObjectTypeExtensionNode {
+  const { description: _description, ...rest } = def;
+  return { ...rest, kind: Kind.OBJECT_TYPE_EXTENSION };
+}
+
+function located(message: string, node: ASTNode): GraphQLError {
+  return new GraphQLError(message, { nodes: node });
+}

@@ -1,0 +1,132 @@
+/**
+ * Resolver routing: which extension answers which field.
+ *
+ * - A field an extension adds to a root or base type calls the extension with a `field-request`:
+ *   the type name as the extension knows it, the arguments, the parent object (none for roots),
+ *   and the request context. A `Mutation` field runs in a write transaction.
+ * - A field of an extension's own type is read from the parent object the extension returned;
+ *   only when the property is absent is the extension asked (so it can embed cheap fields and
+ *   resolve expensive ones lazily, batched).
+ * - Abstract types: the extension answers `__typename` with its own type name; the host maps it
+ *   to the composed schema's name.
+ *
+ * Every call goes through the extension's batching queue: the fields GraphQL asks for in one
+ * pass become one `resolve-batch` call.
+ */
+import {
+  getNamedType,
+  isAbstractType,
+  isInterfaceType,
+  isObjectType,
+  isUnionType,
+  type GraphQLFieldResolver,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type GraphQLTypeResolver,
+} from 'graphql';
+import type { Extension } from '../runtime/extension.js';
+import type { ComposedExtension } from './compose.js';
+
+/** Attaches resolvers for every accepted extension to `schema` (built for this purpose). */
+export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtension[], extensions: ReadonlyMap<string, Extension>): void {
+  const mutationRoot = schema.getMutationType()?.name;
+  /** Every type an extension owns, so base `resolveType`s can recognise them. */
+  const extensionTypes = new Set(composed.flatMap((c) => [...c.ownTypes.values()]));
+
+  for (const entry of composed) {
+    const ext = extensions.get(entry.name);
+    if (!ext) throw new Error(`attachResolvers: no running extension "${entry.name}"`);
+    const localName = new Map<string, string>();
+    for (const [local, global] of entry.roots) localName.set(global, local);
+    for (const [local, global] of entry.ownTypes) localName.set(global, local);
+    const toSchemaName = (local: unknown) => (typeof local === 'string' ? entry.ownTypes.get(local) ?? local : local);
+
+    // Fields added to roots and base types: always a call.
+    for (const [typeName, fields] of entry.addedFields) {
+      const type = schema.getType(typeName);
+      if (!isObjectType(type)) continue; // interface extensions: their implementations resolve
+      const typeFields = type.getFields();
+      for (const fieldName of fields) {
+        const field = typeFields[fieldName]!;
+        const isRoot = typeName === schema.getQueryType()?.name || typeName === mutationRoot;
+        field.resolve = callResolver(ext, localName.get(typeName) ?? typeName, fieldName, {
+          root: isRoot,
+          write: typeName === mutationRoot,
+          retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
+        });
+      }
+    }
+
+    // The extension's own types.
+    for (const [local, global] of entry.ownTypes) {
+      const type = schema.getType(global);
+      if (isObjectType(type)) {
+        for (const [fieldName, field] of Object.entries(type.getFields())) {
+          const call = callResolver(ext, local, fieldName, {
+            root: false,
+            write: false,
+            retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
+          });
+          field.resolve = (source, args, context, info) => {
+            const embedded = (source as Record<string, unknown> | null)?.[fieldName];
+            return embedded !== undefined ? embedded : call(source, args, context, info);
+          };
+        }
+      } else if (isInterfaceType(type) || isUnionType(type)) {
+        type.resolveType = (value) => toSchemaName((value as { __typename?: unknown } | null)?.__typename) as string | undefined;
+      }
+    }
+  }
+
+  // Base interfaces and unions an extension type implements: their own resolveType does not
+  // know the extension's types, so an extension object (already renamed) is recognised first.
+  // (With no extension type there is nothing to recognise, and the schema's types may still be
+  // the application's own objects, which must not be touched.)
+  if (extensionTypes.size === 0) return;
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isAbstractType(type) || extensionTypes.has(type.name)) continue;
+    const original: GraphQLTypeResolver<unknown, unknown> | undefined | null = type.resolveType;
+    type.resolveType = (value, context, info, abstractType) => {
+      const name = (value as { __typename?: unknown } | null)?.__typename;
+      if (typeof name === 'string' && extensionTypes.has(name)) return name;
+      return original ? original(value, context, info, abstractType) : (name as string | undefined);
+    };
+  }
+}
+
+interface CallOptions {
+  root: boolean;
+  write: boolean;
+  /** Set when the field returns a base abstract type: maps the extension's `__typename`s. */
+  retypes: ((local: unknown) => unknown) | undefined;
+}
+
+function callResolver(ext: Extension, typeName: string, fieldName: string, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
+  return async (source, args, context) => {
+    const value = await ext.resolveField(
+      {
+        typeName,
+        fieldName,
+        arguments: args,
+        parent: options.root ? undefined : source,
+        context: (context ?? undefined) as Record<string, unknown> | undefined,
+      },
+      { write: options.write },
+    );
+    return options.retypes ? retype(value, options.retypes) : value;
+  };
+}
+
+/** Renames `__typename` on an object or the objects of a (nested) list. */
+function retype(value: unknown, toSchemaName: (local: unknown) => unknown): unknown {
+  if (Array.isArray(value)) for (const item of value) retype(item, toSchemaName);
+  else if (value !== null && typeof value === 'object' && '__typename' in value) {
+    (value as { __typename: unknown }).__typename = toSchemaName((value as { __typename: unknown }).__typename);
+  }
+  return value;
+}
+
+function returnsBaseAbstract(type: GraphQLOutputType, extensionTypes: Set<string>): boolean {
+  const named = getNamedType(type);
+  return isAbstractType(named) && !extensionTypes.has(named.name);
+}

@@ -1,0 +1,70 @@
+/**
+ * Batching: the fields GraphQL asks an extension for in one pass cost one wasm call, so the
+ * N+1 shape `{ issues(first: 50) { comments { body } } }` costs a constant number of calls,
+ * whatever the list size.
+ */
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { createApp, defaultOptions, type TestApp } from './apps.js';
+import { extensionsDir, tempDir } from './helpers.js';
+
+describe('batching', () => {
+  let ext: { dir: string; cleanup: () => void };
+  let data: { dir: string; cleanup: () => void };
+  let app: TestApp;
+  before(() => (ext = extensionsDir({ 'issues.wasm': 'issues' })));
+  after(() => ext.cleanup());
+  beforeEach(async () => {
+    data = tempDir();
+    app = createApp('express', ext.dir, defaultOptions(data.dir));
+    await app.host.ready();
+  });
+  afterEach(async () => {
+    await app.close();
+    data.cleanup();
+  });
+
+  const query = async (q: string) => {
+    const res = await request(app.handler).post('/graphql').send({ query: q }).expect(200);
+    assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+    return res.body.data as Record<string, unknown>;
+  };
+  /** wasm calls the issues extension made while `fn` ran. */
+  const callsDuring = async (fn: () => Promise<unknown>) => {
+    const stats = () => {
+      const s = app.host.status().find((x) => x.name === 'issues');
+      assert.equal(s?.state, 'ready');
+      return issuesExtension(app).stats.calls;
+    };
+    const before = stats();
+    await fn();
+    return stats() - before;
+  };
+
+  it('resolves a nested list with a constant number of wasm calls, not one per item', async () => {
+    const counts: number[] = [];
+    for (const size of [5, 50]) {
+      const mutation = Array.from({ length: size }, (_, i) => `i${i}: createIssue(title: "issue ${i}") { id }`).join(' ');
+      await query(`mutation { ${mutation} }`);
+      const data = await query(`{ issues(first: ${size}) { id comments { body } } }`);
+      assert.equal((data['issues'] as unknown[]).length, size);
+      counts.push(await callsDuring(() => query(`{ issues(first: ${size}) { id comments { body } } }`)));
+    }
+    assert.deepEqual(counts, [2, 2], 'one call for the list, one batch for all the comments');
+  });
+
+  it('batches the fields of concurrent requests too', async () => {
+    await query('mutation { createIssue(title: "x") { id } }');
+    const calls = await callsDuring(() =>
+      Promise.all(Array.from({ length: 20 }, () => request(app.handler).post('/graphql').send({ query: '{ issue(id: 1) { title } }' }).expect(200))),
+    );
+    assert.ok(calls < 20, `20 concurrent requests cost ${calls} calls`);
+  });
+});
+
+/** The running `issues` extension behind the host's current schema. */
+function issuesExtension(app: TestApp) {
+  const ext = app.host.extension('issues');
+  assert.ok(ext, 'issues is serving');
+  return ext;
+}
