@@ -99,6 +99,8 @@ describe('composition', () => {
     assert.equal(printSchema(composeSchema(undefined, []).schema).trim(), 'type Query {\n  _empty: Boolean\n}');
     const { schema } = composeSchema(undefined, [input('x', 'extend type Query { x: Int }')]);
     assert.equal(printSchema(schema).trim(), 'type Query {\n  x: Int\n}');
+    const writes = composeSchema(undefined, [input('w', 'extend type Mutation { w: Int }')]).schema;
+    assert.equal(printSchema(writes).trim(), 'type Query {\n  _empty: Boolean\n}\n\ntype Mutation {\n  w: Int\n}');
   });
 
   it('keeps the base schema\'s own objects untouched', () => {

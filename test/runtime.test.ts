@@ -97,17 +97,17 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
         const e = await rejection(trap.resolveField({ typeName: 'Query', fieldName: field }));
         assert.equal(e.code, 'EXTENSION_CRASHED', field);
         assert.match(e.message, message);
-        assert.equal(await trap.resolveField({ typeName: 'Query', fieldName: 'ok' }), 'fine', `after ${field}`);
+        assert.equal(await trap.resolveField({ typeName: 'Query', fieldName: 'trapOk' }), 'fine', `after ${field}`);
       }
       assert.equal(trap.stats.crashes, 3);
     });
 
     it('refuses an oversized answer and keeps serving', async () => {
       const big = await load('big');
-      const e = await rejection(big.resolveField({ typeName: 'Query', fieldName: 'big' }));
+      const e = await rejection(big.resolveField({ typeName: 'Query', fieldName: 'huge' }));
       assert.equal(e.code, 'EXTENSION_RESPONSE_TOO_LARGE');
       assert.match(e.message, /9437186 bytes, above the limit of 8388608/);
-      assert.equal(((await big.resolveField({ typeName: 'Query', fieldName: 'small' })) as string).length, 1024);
+      assert.equal(((await big.resolveField({ typeName: 'Query', fieldName: 'modest' })) as string).length, 1024);
     });
 
     it('gives a guest no environment, no directory, no socket, and nothing through a forged handle', async () => {

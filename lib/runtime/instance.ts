@@ -49,6 +49,9 @@ export class InstanceCallError extends Error {
   }
 }
 
+/** SpiderMonkey's message when an allocation fails. */
+const OUT_OF_MEMORY = 'out of memory';
+
 /** The `err` of a `Mutation` batch: rolls its transaction back. */
 const ROLLBACK = Symbol('rollback');
 
@@ -128,7 +131,7 @@ export class GuestInstance {
       try {
         return [this.#checkSize(guest.resolveField(requests[0]!))];
       } catch (e) {
-        if (isGuestErr(e)) return [{ err: String(e.payload), code: 'EXTENSION_ERROR' }];
+        if (isGuestErr(e)) return [this.#guestErr(String(e.payload))];
         throw e;
       }
     }
@@ -139,7 +142,21 @@ export class GuestInstance {
         message: `resolve-batch returned ${out.length} results for ${requests.length} requests`,
       });
     }
-    return out.map((r) => (r.tag === 'ok' ? this.#checkSize(r.val) : { err: r.val, code: 'EXTENSION_ERROR' }));
+    return out.map((r) => (r.tag === 'ok' ? this.#checkSize(r.val) : this.#guestErr(r.val)));
+  }
+
+  /**
+   * An `err` the guest answered. A JavaScript guest (SpiderMonkey) whose allocation fails at the
+   * memory cap gets a catchable "out of memory" error, which it answers as this text: that is
+   * the memory limit, reported as such.
+   */
+  #guestErr(message: string): WireResult {
+    if (message === OUT_OF_MEMORY) return { err: this.#outOfMemory(), code: 'EXTENSION_MEMORY_LIMIT' };
+    return { err: message, code: 'EXTENSION_ERROR' };
+  }
+
+  #outOfMemory(step?: string): string {
+    return `the extension ran out of memory at the limit of ${this.#spec.memoryLimitBytes / 2 ** 20} MiB (limits.memoryMb)${step ? ` during ${step}` : ''}`;
   }
 
   #checkSize(bytes: Uint8Array): WireResult {
@@ -158,7 +175,10 @@ export class GuestInstance {
     try {
       return fn(guest);
     } catch (e) {
-      if (isGuestErr(e)) throw new InstanceCallError({ code: 'EXTENSION_ERROR', message: String(e.payload) });
+      if (isGuestErr(e)) {
+        const { err, code } = this.#guestErr(String(e.payload)) as { err: string; code: CallFailure['code'] };
+        throw new InstanceCallError({ code, message: err });
+      }
       throw this.#crashed(e, step);
     }
   }
@@ -169,12 +189,7 @@ export class GuestInstance {
     const atLimit = this.#memories.some((m) => m.buffer.byteLength >= this.#spec.memoryLimitBytes * 0.9);
     this.#exports = undefined;
     const detail = e instanceof Error ? e.message : String(e);
-    if (atLimit) {
-      return new InstanceCallError({
-        code: 'EXTENSION_MEMORY_LIMIT',
-        message: `the extension ran out of memory at the limit of ${this.#spec.memoryLimitBytes / 2 ** 20} MiB (limits.memoryMb)${step ? ` during ${step}` : ''}`,
-      });
-    }
+    if (atLimit) return new InstanceCallError({ code: 'EXTENSION_MEMORY_LIMIT', message: this.#outOfMemory(step) });
     return new InstanceCallError({ code: 'EXTENSION_CRASHED', message: `the extension crashed${step ? ` during ${step}` : ''}: ${detail}` });
   }
 

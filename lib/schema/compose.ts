@@ -8,17 +8,8 @@
  * that fails any step is rejected on its own; the others still compose. `extendSchema` copies
  * the base types' configs, so the application's resolvers keep working untouched.
  */
-import {
-  extendSchema,
-  GraphQLError,
-  GraphQLObjectType,
-  GraphQLSchema,
-  parse,
-  validateSchema,
-  type DocumentNode,
-} from 'graphql';
+import { extendSchema, GraphQLError, GraphQLSchema, Kind, parse, validateSchema, type DocumentNode } from 'graphql';
 import { validateSDL } from 'graphql/validation/validate.js';
-import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { namespaceSdl, typePrefix, type NamespacedSdl, type NamespaceMode } from './namespace.js';
 
 /** One extension's SDL, as composition takes it. */
@@ -85,7 +76,7 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
       rejected.push({ name: input.name, error: new CompositionError(`extension "${input.name}": ${describe(error, input)}`) });
     }
   }
-  return { schema: withoutPlaceholders(current), accepted, rejected };
+  return { schema: finalSchema(base, accepted, rootNames), accepted, rejected };
 }
 
 function parseSdl(sdl: string): DocumentNode {
@@ -129,33 +120,42 @@ function describe(error: Error, input: SchemaInput): string {
 
 /**
  * The base schema with a Query and a Mutation root (placeholders where it has none), so every
- * extension can `extend type Query` / `extend type Mutation`.
+ * extension can `extend type Query` / `extend type Mutation` while it is validated.
  */
 function withRoots(base: GraphQLSchema | undefined): GraphQLSchema {
-  let schema = base ?? new GraphQLSchema({});
-  const additions: string[] = [];
-  if (!schema.getQueryType()) additions.push(`type Query { ${PLACEHOLDER}: Boolean }`, 'extend schema { query: Query }');
-  if (!schema.getMutationType()) {
-    const name = schema.getType('Mutation') ? 'ForgeMutation' : 'Mutation';
-    additions.push(`type ${name} { ${PLACEHOLDER}: Boolean }`, `extend schema { mutation: ${name} }`);
-  }
-  if (additions.length > 0) schema = extendSchema(schema, parse(additions.join('\n')), { assumeValidSDL: true });
-  return schema;
+  const schema = base ?? new GraphQLSchema({});
+  const additions = rootAdditions(schema, { query: 'placeholder', mutation: 'placeholder' });
+  return additions ? extendSchema(schema, parse(additions), { assumeValidSDL: true }) : schema;
 }
 
-/** Drops the placeholder fields (and a Mutation root nobody extended). */
-function withoutPlaceholders(schema: GraphQLSchema): GraphQLSchema {
-  const prune = (type: GraphQLObjectType): GraphQLObjectType | null => {
-    const fields = type.getFields();
-    if (!(PLACEHOLDER in fields)) return type;
-    const count = Object.keys(fields).length;
-    if (count === 1) return type.name === schema.getMutationType()?.name ? null : type;
-    const config = type.toConfig();
-    delete config.fields[PLACEHOLDER];
-    return new GraphQLObjectType(config);
-  };
-  const query = schema.getQueryType()!;
-  const mutation = schema.getMutationType();
-  if (!(PLACEHOLDER in query.getFields()) && !(mutation && PLACEHOLDER in mutation.getFields())) return schema;
-  return mapSchema(schema, { [MapperKind.QUERY]: prune, [MapperKind.MUTATION]: prune });
+/**
+ * The schema to serve: the base plus every accepted extension, in one step. A root the base
+ * lacks is added only if an extension uses it; a placeholder field only if the Query root would
+ * otherwise be empty.
+ */
+function finalSchema(base: GraphQLSchema | undefined, accepted: ComposedExtension[], roots: { Query: string; Mutation: string }): GraphQLSchema {
+  const schema = base ?? new GraphQLSchema({});
+  const extended = (root: string) => accepted.some((a) => a.addedFields.has(root));
+  const additions = rootAdditions(schema, {
+    query: extended(roots.Query) ? 'empty' : 'placeholder',
+    mutation: extended(roots.Mutation) ? 'empty' : false,
+  });
+  const definitions = [...(additions ? parse(additions).definitions : []), ...accepted.flatMap((a) => a.document.definitions)];
+  return definitions.length ? extendSchema(schema, { kind: Kind.DOCUMENT, definitions }, { assumeValidSDL: true }) : schema;
 }
+
+/**
+ * SDL adding the roots `schema` lacks: `'empty'` when extensions fill it, `'placeholder'` with
+ * one field (GraphQL needs at least one per type), `false` not at all.
+ */
+function rootAdditions(schema: GraphQLSchema, add: { query: RootAddition; mutation: RootAddition }): string {
+  const type = (name: string, how: RootAddition) => `type ${name}${how === 'placeholder' ? ` { ${PLACEHOLDER}: Boolean }` : ''}`;
+  const sdl: string[] = [];
+  if (add.query && !schema.getQueryType()) sdl.push(type('Query', add.query), 'extend schema { query: Query }');
+  if (add.mutation && !schema.getMutationType()) {
+    const name = schema.getType('Mutation') ? 'ForgeMutation' : 'Mutation';
+    sdl.push(type(name, add.mutation), `extend schema { mutation: ${name} }`);
+  }
+  return sdl.join('\n');
+}
+type RootAddition = 'empty' | 'placeholder' | false;

@@ -1,0 +1,75 @@
+/**
+ * JSON <-> SQLite values, for the `database` import.
+ *
+ * Parameters arrive as JSON (an array for positional `?`, an object for named `:name`); rows
+ * leave as a JSON array of objects. Two SQLite values have no exact JSON form, and each gets
+ * one fixed encoding:
+ *
+ * - **INTEGER beyond ±(2^53 − 1)**: a JSON *string* of its decimal digits (`"9007199254740993"`),
+ *   so no digit is lost; integers within that range are JSON numbers. (Rows are read with
+ *   better-sqlite3's `safeIntegers`, so the host never holds a rounded value.)
+ * - **BLOB**: a base64 JSON string.
+ *
+ * In parameters, `true`/`false` bind as 1/0 and arrays/objects bind as their JSON text (ready for
+ * SQLite's `json_*` functions). A big integer can be sent as a decimal string: a column with
+ * INTEGER affinity stores it as an exact integer.
+ */
+
+/** The values better-sqlite3 binds. */
+type Bindable = number | string | bigint | Buffer | null;
+
+/** Parameters in the shape better-sqlite3 takes: positional list or named object. */
+export type BoundParams = Bindable[] | Record<string, Bindable>;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses the `params` bytes of a `query`/`execute` call. Throws an `Error` saying what is wrong. */
+export function parseParams(json: Uint8Array): BoundParams {
+  if (json.length === 0) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(json));
+  } catch (e) {
+    throw new Error(`params are not valid UTF-8 JSON: ${(e as Error).message}`);
+  }
+  if (value === null) return [];
+  if (Array.isArray(value)) return value.map(toBindable);
+  if (typeof value === 'object') {
+    const named: Record<string, Bindable> = {};
+    for (const [key, v] of Object.entries(value)) {
+      // Accept the SQL spelling of the name too: {":id": 1} binds :id like {"id": 1}.
+      named[/^[:@$]/.test(key) ? key.slice(1) : key] = toBindable(v);
+    }
+    return named;
+  }
+  throw new Error('params must be a JSON array (positional ?) or object (named :name)');
+}
+
+function toBindable(v: unknown): Bindable {
+  if (v === null || typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return JSON.stringify(v);
+}
+
+/** Replaces, in place, the values of `row` that JSON cannot carry exactly (see module doc). */
+export function toJsonRow(row: Record<string, unknown>): Record<string, unknown> {
+  for (const key in row) {
+    const v = row[key];
+    if (typeof v === 'bigint') row[key] = toJsonInteger(v);
+    else if (v instanceof Uint8Array) row[key] = Buffer.from(v).toString('base64');
+  }
+  return row;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
+/** A JSON number when exact, else the decimal string. */
+export function toJsonInteger(v: bigint): number | string {
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v.toString();
+}
+
+/** UTF-8 JSON bytes of `value`. */
+export function jsonBytes(value: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(value));
+}
