@@ -11,17 +11,19 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { extensionNameFromFile } from '../data/names.js';
 import { ExtensionLoadError, messageOf } from '../runtime/errors.js';
 import type { Extension } from '../runtime/extension.js';
+import { sha256Hex } from '../runtime/compile.js';
 import { loadExtension } from '../runtime/load.js';
 import { composeSchema } from '../schema/compose.js';
 import { attachResolvers } from '../schema/routing.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
+import { isExtensionFile, watchExtensions } from './watcher.js';
 
 /** One extension as `host.status()` reports it. */
 export interface ExtensionStatus {
@@ -78,6 +80,7 @@ export class ExtensionHost extends EventEmitter {
   readonly #ready: Promise<void>;
   /** Changes apply one at a time, in order. */
   #queue: Promise<void> = Promise.resolve();
+  #watcher: { close(): Promise<void> } | undefined;
   #closed = false;
 
   /** @internal Use {@link createExtensionHost}. */
@@ -138,6 +141,8 @@ export class ExtensionHost extends EventEmitter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#ready.catch(() => {});
+    await this.#watcher?.close();
     await this.#queue.catch(() => {});
     await this.#snapshots.closeAll();
   }
@@ -153,13 +158,57 @@ export class ExtensionHost extends EventEmitter {
   }
 
   async #initialScan(): Promise<void> {
-    const files = (await readdir(this.dir)).filter((f) => /\.wasm$/i.test(f) && !f.startsWith('.')).sort();
-    const loaded = await Promise.all(files.map((f) => this.#load(join(this.dir, f))));
+    // Watch first: a change during the scan is queued behind it, never missed.
+    if (this.#options.watch) {
+      this.#watcher = await watchExtensions(
+        this.dir,
+        (file) =>
+          void this.#enqueue(() => this.#fileChanged(file)).catch((e: Error) =>
+            this.#options.logger.error({ err: e, file }, `forge-extensions: reloading ${file} failed: ${e.message}`),
+          ),
+        (e) => this.#options.logger.error({ err: e }, `forge-extensions: watching ${this.dir} failed: ${e.message}`),
+      );
+    }
+    const files = (await readdir(this.dir)).filter(isExtensionFile).sort();
+    const loaded = await Promise.all(
+      files.map(async (f) => {
+        const bytes = await readFile(join(this.dir, f));
+        return this.#load(join(this.dir, f), bytes, await sha256Hex(bytes));
+      }),
+    );
     this.#swap(loaded.filter((x): x is Extension => x !== undefined), []);
   }
 
-  /** Loads one file into a running Extension (not yet serving); records a failure on its entry. */
-  async #load(file: string): Promise<Extension | undefined> {
+  /** A watched file was added, changed or removed: load the new version or unload the old. */
+  async #fileChanged(file: string): Promise<void> {
+    const name = extensionNameFromFile(file);
+    const entry = this.#entries.get(name);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // Removed: its fields leave the schema; its database stays where it is.
+      if (entry?.active) this.#swap([], [name]);
+      else if (entry) entry.state = 'unloaded';
+      return;
+    }
+    const version = await sha256Hex(bytes);
+    if (entry && entry.state !== 'unloaded') {
+      if (entry.active?.ext.version === version) {
+        // Back to the bytes already serving (after a refused version): nothing to reload.
+        entry.version = version;
+        entry.error = undefined;
+        return;
+      }
+      if (entry.version === version) return; // the same bytes were refused already
+    }
+    const ext = await this.#load(file, bytes, version);
+    if (ext) this.#swap([ext], []);
+  }
+
+  /** Loads one file's bytes into a running Extension (not yet serving); records a failure on its entry. */
+  async #load(file: string, bytes: Uint8Array, version: string): Promise<Extension | undefined> {
     const name = extensionNameFromFile(file);
     const entry = this.#entries.get(name) ?? { name, file, state: 'loading' as const };
     this.#entries.set(name, entry);
@@ -168,8 +217,9 @@ export class ExtensionHost extends EventEmitter {
       entry.state = 'disabled';
       return undefined;
     }
+    entry.version = version;
     try {
-      const ext = await loadExtension(file, {
+      const ext = await loadExtension(bytes, {
         name,
         dataDir: this.#options.dataDir,
         ...(this.#options.cacheDir ? { cacheDir: this.#options.cacheDir } : {}),
@@ -189,41 +239,40 @@ export class ExtensionHost extends EventEmitter {
 
   /**
    * Composes the schema with `incoming` (new versions) and without `removed`, then swaps the
-   * snapshot. Established extensions compose first, so a newcomer that clashes is the one refused.
+   * snapshot. Established extensions compose first, so a newcomer that clashes is the one
+   * refused; a refused new version leaves its previous version in the schema.
    */
   #swap(incoming: Extension[], removed: string[]): void {
-    const replaced = new Set([...incoming.map((e) => e.name), ...removed]);
-    const established = [...this.#entries.values()]
-      .filter((e) => e.active && !replaced.has(e.name))
-      .map((e) => e.active!.ext)
-      .sort((a, b) => a.name.localeCompare(b.name));
-    const candidates = [...incoming].sort((a, b) => a.name.localeCompare(b.name));
-    const all = [...established, ...candidates];
-    const settingsOf = (name: string) => this.#options.extensions[name] ?? {};
-    const composition = composeSchema(
-      this.#options.schema,
-      all.map((ext) => ({ name: ext.name, sdl: ext.sdl, namespace: settingsOf(ext.name).namespace ?? this.#options.namespace })),
-    );
-    const rejected = new Map(composition.rejected.map((r) => [r.name, r.error]));
+    let candidates = [...incoming].sort((a, b) => a.name.localeCompare(b.name));
+    let composed = this.#compose(candidates, removed);
+    /** New versions refused: they never serve. */
+    const refused = new Map(candidates.filter((ext) => composed.rejected.has(ext.name)).map((ext) => [ext, composed.rejected.get(ext.name)!]));
+    if ([...refused.keys()].some((ext) => this.#entries.get(ext.name)?.active)) {
+      // Compose again without them: their serving versions stay.
+      candidates = candidates.filter((ext) => !refused.has(ext));
+      composed = this.#compose(candidates, removed);
+    }
+    const { composition, all, rejected } = composed;
     const serving = all.filter((ext) => !rejected.has(ext.name));
     attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])));
     this.#snapshots.publish(composition.schema, serving);
 
+    const composeError = (ext: Extension, error: Error) =>
+      this.#failed(this.#entries.get(ext.name)!, ext.version, new ExtensionLoadError(ext.name, 'compose', error.message.replace(/^extension "[^"]+": /, '')));
+    for (const [ext, error] of refused) {
+      composeError(ext, error);
+      void ext.close(); // never served
+    }
     for (const ext of all) {
       const entry = this.#entries.get(ext.name)!;
       const error = rejected.get(ext.name);
-      if (error) {
-        this.#failed(entry, ext.version, new ExtensionLoadError(ext.name, 'compose', error.message.replace(/^extension "[^"]+": /, '')));
-        if (candidates.includes(ext)) {
-          void ext.close(); // never served
-          continue;
-        }
+      if (error && !refused.has(ext)) {
         // An established extension that no longer composes (it used a type that left) stops serving.
+        composeError(ext, error);
         entry.active = undefined;
         entry.state = 'failed';
-        continue;
       }
-      if (!candidates.includes(ext)) continue;
+      if (error || !candidates.includes(ext)) continue;
       const previous = entry.active?.ext;
       entry.active = { ext, loadedAt: new Date() };
       entry.state = 'ready';
@@ -239,6 +288,22 @@ export class ExtensionHost extends EventEmitter {
       entry.state = 'unloaded';
       this.#event('unloaded', { name, version });
     }
+  }
+
+  /** Composes the established extensions (minus those replaced or removed), then `candidates`. */
+  #compose(candidates: Extension[], removed: string[]) {
+    const replaced = new Set([...candidates.map((e) => e.name), ...removed]);
+    const established = [...this.#entries.values()]
+      .filter((e) => e.active && !replaced.has(e.name))
+      .map((e) => e.active!.ext)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const all = [...established, ...candidates];
+    const namespaceOf = (name: string) => this.#options.extensions[name]?.namespace ?? this.#options.namespace;
+    const composition = composeSchema(
+      this.#options.schema,
+      all.map((ext) => ({ name: ext.name, sdl: ext.sdl, namespace: namespaceOf(ext.name) })),
+    );
+    return { composition, all, rejected: new Map(composition.rejected.map((r) => [r.name, r.error])) };
   }
 
   #failed(entry: Entry, version: string | undefined, error: Error): void {

@@ -65,7 +65,7 @@ export class ComponentCompiler {
     } catch (e) {
       throw new CompileStepError('validate', (e as Error).message);
     }
-    const sha256 = Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
+    const sha256 = await sha256Hex(bytes);
     const key = `${sha256}:${memoryLimitBytes}`;
     let entry = this.#compiled.get(key);
     if (entry) {
@@ -119,6 +119,11 @@ export class ComponentCompiler {
     }
     return result.coreModules;
   }
+}
+
+/** sha256 of `bytes` as hex: an extension version. Hashed off the main thread (WebCrypto). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
 /** The core modules of a complete cache entry, or undefined. */
