@@ -35,7 +35,7 @@ export const baseSchema = makeExecutableSchema({
 
 /** Settings for the fixture extensions the examples serve. */
 export const extensionSettings = {
-  issues: { config: { repositoryType: 'Repository', maxTitle: 200 } },
+  issues: { config: { repositories: true, maxTitle: 200 } },
 };
 
 /** Where the examples read extensions and keep data (overridable by environment). */

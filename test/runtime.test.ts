@@ -36,7 +36,7 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       assert.equal(issues.contractVersion, '0.1.0');
       assert.match(issues.sdl, /type Issue \{/);
       assert.ok(
-        logger.lines.some((l) => l.level === 'info' && l.msg === 'issues: migrated to version 1' && (l.fields as { extension: string }).extension === 'issues'),
+        logger.lines.some((l) => l.level === 'info' && l.msg === 'applied 1 migration' && (l.fields as { extension: string }).extension === 'issues'),
         'the guest log line reaches the host logger, tagged with the extension',
       );
 
@@ -58,7 +58,7 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       await issues.close();
       logger.lines.length = 0;
       issues = await load('issues', { logger });
-      assert.ok(!logger.lines.some((l) => /migrated/.test(l.msg)), 're-running migrate is a no-op');
+      assert.ok(!logger.lines.some((l) => /applied/.test(l.msg)), 're-running migrate is a no-op');
       const again = (await issues.resolveField({ typeName: 'Query', fieldName: 'issue', arguments: { id: created.id } })) as { status: string };
       assert.equal(again.status, 'CLOSED');
       const comments = await issues.resolveField({ typeName: 'Issue', fieldName: 'comments', parent: again });

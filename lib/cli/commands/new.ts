@@ -1,0 +1,154 @@
+/** `forge-ext new <name>`: scaffold an extension project that builds and passes its test. */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { assertExtensionName } from '../../data/names.js';
+import { typePrefix } from '../../schema/namespace.js';
+import { CliError, type Command } from '../cli.js';
+
+export const scaffold: Command = {
+  usage: 'new <name> [--dir <dir>]',
+  summary: 'scaffold an extension project (TypeScript, build script, a test)',
+  help: `Creates <dir> (default: ./<name>) with a TypeScript extension written with the guest SDK
+(a "notes" example: a table, a query and a mutation), package.json scripts, a tsconfig and a
+test that loads the built component:
+
+  cd <name> && npm install && npm test     # build <name>.wasm, then run the test
+  npx forge-ext serve .                    # try it at http://localhost:4000/graphql
+
+<name> must be a valid extension name: lower-case letters, digits, "_" or "-", starting with
+a letter.`,
+  options: { dir: { type: 'string' } },
+  positionals: [1, 1],
+  async run([name], options) {
+    try {
+      assertExtensionName(name!);
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+    const dir = resolve((options['dir'] as string | undefined) ?? name!);
+    if (existsSync(dir)) throw new CliError(`${dir} already exists`, 2);
+    for (const [file, content] of Object.entries(files(name!))) {
+      const path = join(dir, file);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, content);
+    }
+    process.stdout.write(`✓ created ${dir}\n\n  cd ${dir}\n  npm install\n  npm test          # builds ${name}.wasm and tests it\n  npx forge-ext serve .\n`);
+    return 0;
+  },
+};
+
+/** The project's files. */
+export function files(name: string): Record<string, string> {
+  return {
+    'package.json': `${JSON.stringify(
+      {
+        name,
+        version: '0.1.0',
+        private: true,
+        type: 'module',
+        scripts: {
+          build: `forge-ext build src/index.ts --out ${name}.wasm`,
+          test: 'npm run build && node --test test/',
+          check: `forge-ext check ${name}.wasm`,
+          serve: 'forge-ext serve .',
+        },
+        devDependencies: { 'forge-extensions': '^0.1.0', typescript: '^5.9.3' },
+      },
+      null,
+      2,
+    )}\n`,
+    'tsconfig.json': `${JSON.stringify(
+      { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true }, include: ['src'] },
+      null,
+      2,
+    )}\n`,
+    '.gitignore': 'node_modules/\n*.wasm\ndata/\n',
+    'src/index.ts': `// The ${name} extension. Build: npm run build. Contract: forge:extension@0.1.0.
+import { defineExtension, ExtensionError } from 'forge-extensions/guest';
+
+interface Note {
+  id: number;
+  text: string;
+  createdAt: string;
+}
+
+export default defineExtension({
+  // Own types are prefixed by the host (Note -> ${typePrefix(name)}Note); fields added to
+  // Query and Mutation keep their names.
+  schema: /* GraphQL */ \`
+    type Note {
+      id: ID!
+      text: String!
+      createdAt: String!
+    }
+    extend type Query {
+      notes: [Note!]!
+    }
+    extend type Mutation {
+      addNote(text: String!): Note!
+    }
+  \`,
+
+  // Applied once each, in order, in one transaction. Add new ones; never edit applied ones.
+  migrations: [
+    \`CREATE TABLE notes (
+       id INTEGER PRIMARY KEY,
+       text TEXT NOT NULL,
+       created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+     )\`,
+  ],
+
+  resolvers: {
+    'Query.notes': (_args, { db }) => db.query<Note>('SELECT id, text, created_at AS createdAt FROM notes ORDER BY id'),
+    // A Mutation field runs in a transaction: throwing rolls its writes back.
+    'Mutation.addNote': ({ text }, { db }) => {
+      if (text.trim() === '') throw new ExtensionError('a note needs some text');
+      const { lastInsertRowid } = db.execute('INSERT INTO notes (text) VALUES (?)', [text]);
+      return db.get<Note>('SELECT id, text, created_at AS createdAt FROM notes WHERE id = ?', [lastInsertRowid]);
+    },
+  },
+});
+`,
+    'test/extension.test.mjs': `// Loads the built component in the real sandbox and calls it, as a host would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadExtension } from 'forge-extensions';
+
+const wasm = fileURLToPath(new URL('../${name}.wasm', import.meta.url));
+
+test('adds and lists notes, and refuses an empty one', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), '${name}-test-'));
+  const ext = await loadExtension(wasm, { dataDir });
+  try {
+    const note = await ext.resolveField({ typeName: 'Mutation', fieldName: 'addNote', arguments: { text: 'hello' } }, { write: true });
+    assert.equal(note.text, 'hello');
+    const notes = await ext.resolveField({ typeName: 'Query', fieldName: 'notes' });
+    assert.deepEqual(notes.map((n) => n.text), ['hello']);
+    await assert.rejects(
+      ext.resolveField({ typeName: 'Mutation', fieldName: 'addNote', arguments: { text: ' ' } }, { write: true }),
+      { code: 'EXTENSION_ERROR', message: 'a note needs some text' },
+    );
+  } finally {
+    await ext.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+`,
+    'README.md': `# ${name}
+
+A [forge-extensions](https://www.npmjs.com/package/forge-extensions) extension.
+
+    npm install
+    npm test              # builds ${name}.wasm and runs test/
+    npm run check         # validates it as a host would
+    npm run serve         # http://localhost:4000/graphql, reloads when you rebuild
+
+Deploy: copy \`${name}.wasm\` into the host's extensions directory.
+`,
+  };
+}
