@@ -224,19 +224,8 @@ function checkPragma(tokens: Token[], i: number): void {
   checkPragmaName(name.text, assigns);
 }
 
-/** Pragmas whose `(argument)` names a table or index rather than assigning a value. */
-const READS_WITH_ARGUMENT: ReadonlySet<string> = new Set([
-  'table_info',
-  'table_xinfo',
-  'table_list',
-  'index_list',
-  'index_info',
-  'index_xinfo',
-  'foreign_key_list',
-  'foreign_key_check',
-  'integrity_check',
-  'quick_check',
-]);
+/** Every allowed pragma that cannot be assigned reads with an `(argument)`: a table, an index, a limit. */
+const READS_WITH_ARGUMENT: ReadonlySet<string> = new Set([...ALLOWED_PRAGMAS].filter((p) => !ASSIGNABLE_PRAGMAS.has(p)));
 
 function checkPragmaName(name: string, assigns: boolean): void {
   if (!ALLOWED_PRAGMAS.has(name)) {

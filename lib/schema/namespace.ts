@@ -19,6 +19,21 @@ import {
   type ObjectTypeExtensionNode,
 } from 'graphql';
 
+const TYPE_NODE_KINDS = [
+  Kind.OBJECT_TYPE_DEFINITION,
+  Kind.OBJECT_TYPE_EXTENSION,
+  Kind.INTERFACE_TYPE_DEFINITION,
+  Kind.INTERFACE_TYPE_EXTENSION,
+  Kind.UNION_TYPE_DEFINITION,
+  Kind.UNION_TYPE_EXTENSION,
+  Kind.ENUM_TYPE_DEFINITION,
+  Kind.ENUM_TYPE_EXTENSION,
+  Kind.INPUT_OBJECT_TYPE_DEFINITION,
+  Kind.INPUT_OBJECT_TYPE_EXTENSION,
+  Kind.SCALAR_TYPE_DEFINITION,
+  Kind.SCALAR_TYPE_EXTENSION,
+];
+
 /** How an extension's own types are named in the composed schema. */
 export type NamespaceMode = 'prefix' | 'none';
 
@@ -89,21 +104,10 @@ export function namespaceSdl(document: DocumentNode, prefix: string, rootNames: 
 
   const schemaName = (name: string): string => ownTypes.get(name) ?? roots.get(name) ?? name;
   const rename = (node: NameNode): NameNode => ({ ...node, value: schemaName(node.value) });
-  const renamed = visit({ ...document, definitions }, {
-    NamedType: (node) => ({ ...node, name: rename(node.name) }),
-    ObjectTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
-    ObjectTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
-    InterfaceTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
-    InterfaceTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
-    UnionTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
-    UnionTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
-    EnumTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
-    EnumTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
-    InputObjectTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
-    InputObjectTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
-    ScalarTypeDefinition: (node) => ({ ...node, name: rename(node.name) }),
-    ScalarTypeExtension: (node) => ({ ...node, name: rename(node.name) }),
-  });
+  // Every named type definition or extension, and every reference to a type.
+  const renameNode = <T extends { name: NameNode }>(node: T): T => ({ ...node, name: rename(node.name) });
+  const visitor = Object.fromEntries([...TYPE_NODE_KINDS, Kind.NAMED_TYPE].map((kind) => [kind, renameNode]));
+  const renamed = visit({ ...document, definitions }, visitor);
 
   const addedFields = new Map<string, string[]>();
   for (const def of definitions) {
