@@ -69,7 +69,12 @@ export function toJsonInteger(v: bigint): number | string {
   return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v.toString();
 }
 
-/** UTF-8 JSON bytes of `value`. */
+const encoder = new TextEncoder();
+
+/**
+ * UTF-8 JSON bytes of `value`, in a buffer of their own. (Not `Buffer.from`: small Buffers are
+ * slices of a shared 8 KiB pool, and `postMessage` to a worker would copy the whole pool.)
+ */
 export function jsonBytes(value: unknown): Uint8Array {
-  return Buffer.from(JSON.stringify(value));
+  return encoder.encode(JSON.stringify(value));
 }

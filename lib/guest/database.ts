@@ -17,6 +17,11 @@ export interface ExecuteResult {
 export interface Database {
   /** All rows of a query. Integers beyond 2^53 are decimal strings; blobs are base64. */
   query<Row = Record<string, unknown>>(sql: string, params?: SqlParams): Row[];
+  /**
+   * All rows of a query as raw JSON, for a resolver that returns them unchanged: the rows are
+   * never parsed or re-serialised inside the extension (the cheapest way to answer a list).
+   */
+  json(sql: string, params?: SqlParams): RawJson;
   /** The first row of a query, or undefined. */
   get<Row = Record<string, unknown>>(sql: string, params?: SqlParams): Row | undefined;
   /** Runs one writing statement (only in `Mutation` fields and migrations). */
@@ -28,6 +33,19 @@ export interface Database {
    * while the rest of the field's work stands.
    */
   transaction<T>(fn: () => T): T;
+}
+
+/**
+ * JSON a resolver can return as its answer without it being parsed or re-serialised in the
+ * extension: from {@link Database.json}, or `RawJson.fromText` of JSON text (e.g. built by
+ * SQLite's `json_group_array`).
+ */
+export class RawJson {
+  constructor(readonly bytes: Uint8Array) {}
+  /** Wraps JSON text (it is not checked: the host rejects invalid JSON as EXTENSION_BAD_RESPONSE). */
+  static fromText(text: string): RawJson {
+    return new RawJson(encoder.encode(text));
+  }
 }
 
 /** A statement failed; `message` is SQLite's (or the host's SQL sandbox's). */
@@ -53,13 +71,14 @@ let savepoints = 0;
 
 export const database: Database = {
   query<Row>(sql: string, params?: SqlParams): Row[] {
-    let bytes: Uint8Array;
+    return JSON.parse(decoder.decode(this.json(sql, params).bytes)) as Row[];
+  },
+  json(sql: string, params?: SqlParams): RawJson {
     try {
-      bytes = rawQuery(sql, encodeParams(params));
+      return new RawJson(rawQuery(sql, encodeParams(params)));
     } catch (e) {
       rethrow(e);
     }
-    return JSON.parse(decoder.decode(bytes)) as Row[];
   },
   get<Row>(sql: string, params?: SqlParams): Row | undefined {
     return this.query<Row>(sql, params)[0];

@@ -16,10 +16,10 @@
  */
 import type { ExtensionConfig, FieldRequest } from 'forge:extension/types@0.1.0';
 import { log as rawLog } from 'forge:extension/log@0.1.0';
-import { database, type Database } from './database.js';
+import { database, RawJson, type Database } from './database.js';
 import { applyMigrations } from './migrations.js';
 
-export { DatabaseError, type Database, type ExecuteResult, type SqlParams } from './database.js';
+export { DatabaseError, RawJson, type Database, type ExecuteResult, type SqlParams } from './database.js';
 
 /** Field arguments, as GraphQL coerced them. */
 export type Args = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -99,7 +99,55 @@ export class ExtensionError extends Error {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const parse = (bytes: Uint8Array): any => JSON.parse(decoder.decode(bytes)); // eslint-disable-line @typescript-eslint/no-explicit-any
-const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value === undefined ? null : value));
+/** A resolver's answer as JSON bytes; raw JSON from `db.json` crosses as it is. */
+const encode = (value: unknown): Uint8Array =>
+  value instanceof RawJson ? value.bytes : encoder.encode(JSON.stringify(value === undefined ? null : value));
+
+/**
+ * One call's request, parsed only when read: JavaScript runs interpreted inside a component,
+ * so a batch resolver that reads only `parent.id` should not pay for parsing every context.
+ */
+class Call implements FieldCall {
+  #args: Args | undefined;
+  #parent: unknown;
+  #context: Record<string, unknown> | undefined;
+  constructor(private readonly request: FieldRequest) {}
+  get args(): Args {
+    return (this.#args ??= parse(this.request.arguments));
+  }
+  get parent(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (this.#parent === undefined && this.request.parent) this.#parent = parse(this.request.parent);
+    return this.#parent;
+  }
+  get context(): Record<string, unknown> {
+    return (this.#context ??= parse(this.request.context));
+  }
+}
+
+/** A resolver's context: the extension's, plus its call's lazily parsed parent and context. */
+class CallContext<Config> implements ResolverContext<Config> {
+  constructor(
+    private readonly base: ExtensionContext<Config>,
+    private readonly call: Call,
+    readonly typeName: string,
+    readonly fieldName: string,
+  ) {}
+  get config(): Config {
+    return this.base.config;
+  }
+  get db(): Database {
+    return this.base.db;
+  }
+  get log(): Log {
+    return this.base.log;
+  }
+  get parent(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this.call.parent;
+  }
+  get context(): Record<string, unknown> {
+    return this.call.context;
+  }
+}
 
 export const log: Log = {
   trace: (m) => rawLog('trace', m),
@@ -146,7 +194,7 @@ export function defineExtension<Config = Record<string, unknown>>(definition: Ex
   const answerGroup = (requests: FieldRequest[]): Array<{ ok: unknown } | { err: string }> => {
     const { typeName, fieldName } = requests[0]!;
     const resolver = resolverFor(typeName, fieldName);
-    const calls = requests.map((r) => ({ args: parse(r.arguments), parent: r.parent ? parse(r.parent) : undefined, context: parse(r.context) }));
+    const calls = requests.map((r) => new Call(r));
     if (typeof resolver !== 'function') {
       const answers = resolver.batch(calls, { ...base, typeName, fieldName });
       if (!Array.isArray(answers) || answers.length !== calls.length) {
@@ -162,7 +210,7 @@ export function defineExtension<Config = Record<string, unknown>>(definition: Ex
     }
     return calls.map((call) => {
       try {
-        return { ok: settle(resolver(call.args, { ...base, ...call, typeName, fieldName })) };
+        return { ok: settle(resolver(call.args, new CallContext(base, call, typeName, fieldName))) };
       } catch (e) {
         return { err: errText(e) };
       }

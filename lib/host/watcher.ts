@@ -4,9 +4,10 @@
  *
  * - Only `*.wasm` files directly in the directory count; editors' temporary files (`.x.swp`,
  *   `x.wasm~`, `x.wasm.tmp`) and hidden files are ignored.
- * - An in-place write still in progress is not reported until the file's size has been stable
- *   for {@link STABILITY_MS} (chokidar's `awaitWriteFinish`); an atomic replace (write a temp
- *   file, rename it over) is reported as soon as the rename lands.
+ * - A change is reported once the file's size has been stable for {@link STABILITY_MS}
+ *   (chokidar's `awaitWriteFinish`), so an in-place write still in progress is never loaded
+ *   half-written. That wait applies to an atomic replace (write a temp file, rename it over)
+ *   too: chokidar cannot tell them apart. It is most of a reload's ~150 ms before loading starts.
  * - Events for one file within {@link DEBOUNCE_MS} of each other are reported once: the host
  *   then looks at the file as it is (present or not, and its sha256).
  */
@@ -14,7 +15,7 @@ import { basename } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 export const STABILITY_MS = 100;
-export const DEBOUNCE_MS = 50;
+export const DEBOUNCE_MS = 20;
 
 /** A file the host should look at again. */
 export type OnChange = (file: string) => void;

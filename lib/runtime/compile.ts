@@ -12,11 +12,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { inspectComponent, type ComponentInfo } from './component-check.js';
-import type { CompilerReply } from './compiler-worker.js';
 import { limitMemory } from './memory-limit.js';
-import { DEBUG_LOG_DEFINITION, type Transpiled } from './transpile.js';
+import { DEBUG_LOG_DEFINITION } from './transpile.js';
+import { transpileInWorker } from './transpile-pool.js';
 
 /** A component compiled for one memory cap: what an instance (inline or in a worker) needs. */
 export interface CompiledComponent {
@@ -102,7 +101,9 @@ export class ComponentCompiler {
 
   /** Transpiles in a worker and writes the result atomically (temp dir + rename). */
   async #transpileToDisk(bytes: Uint8Array, dir: string): Promise<Record<string, Uint8Array>> {
-    const result = await transpileInWorker(bytes);
+    const result = await transpileInWorker(bytes).catch((e: Error) => {
+      throw new CompileStepError('transpile', e.message);
+    });
     const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     await mkdir(tmp, { recursive: true });
     try {
@@ -138,16 +139,4 @@ async function readCached(dir: string): Promise<Record<string, Uint8Array> | und
   const modules: Record<string, Uint8Array> = {};
   for (const file of files.filter((f) => f.endsWith('.wasm'))) modules[file] = await readFile(join(dir, file));
   return modules;
-}
-
-function transpileInWorker(bytes: Uint8Array): Promise<Transpiled> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./compiler-worker.js', import.meta.url), { workerData: bytes });
-    worker.once('message', (reply: CompilerReply) => {
-      if ('ok' in reply) resolve(reply.ok);
-      else reject(new CompileStepError('transpile', reply.error));
-    });
-    worker.once('error', (e) => reject(new CompileStepError('transpile', e.message)));
-    worker.once('exit', (code) => reject(new CompileStepError('transpile', `the compiler worker exited (${code})`)));
-  });
 }

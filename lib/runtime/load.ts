@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { jsonBytes } from '../data/json-values.js';
 import { assertExtensionName, extensionNameFromFile } from '../data/names.js';
 import { InlineBackend, StartError, type Backend, type BackendSpec } from './backend.js';
 import { CompileStepError, ComponentCompiler } from './compile.js';
@@ -94,7 +95,7 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
 
   let config: Uint8Array | undefined;
   try {
-    config = options.config === undefined ? undefined : Buffer.from(JSON.stringify(options.config));
+    config = options.config === undefined ? undefined : jsonBytes(options.config);
   } catch (e) {
     throw new ExtensionLoadError(name, 'init', `config is not JSON-serialisable: ${messageOf(e)}`);
   }
