@@ -72,6 +72,16 @@ describe('isolation and limits (worker)', function () {
     assert.deepEqual((await query('{ loopOk }')).data, { loopOk: 'fine' }, 'a fresh worker answers');
   });
 
+  it('runs calls to one extension in parallel on several instances (workers: 2)', async () => {
+    await start({ extensions: { loop: { limits: { timeoutMs: 1500 }, workers: 2 } } });
+    let spinEnded = false;
+    const spinning = query('{ spin }').then((body) => ((spinEnded = true), body));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual((await query('{ loopOk }')).data, { loopOk: 'fine' }, 'the second instance answers while the first spins');
+    assert.equal(spinEnded, false);
+    assert.equal((await spinning).errors?.[0]?.extensions?.code, 'EXTENSION_TIMEOUT');
+  });
+
   it('caps a memory bomb: EXTENSION_MEMORY_LIMIT, RSS bounded, the server keeps serving', async () => {
     await start({ extensions: { bomb: { limits: { memoryMb: 64 } } } });
     const rssBefore = process.memoryUsage().rss;

@@ -226,6 +226,7 @@ export class ExtensionHost extends EventEmitter {
         config: settings.config,
         isolation: settings.isolation ?? this.#options.isolation,
         limits: { ...this.#options.limits, ...settings.limits },
+        workers: settings.workers ?? this.#options.workers,
         logger: this.#options.logger,
       });
       ext.on('failed', ({ reason }: { reason: string }) => this.#failed(entry, ext.version, new Error(reason)));

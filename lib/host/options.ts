@@ -22,6 +22,8 @@ export interface ExtensionSettings {
   isolation?: Isolation;
   /** Overrides {@link HostOptions.limits} (merged field by field). */
   limits?: Partial<Limits>;
+  /** Overrides {@link HostOptions.workers} for this extension. */
+  workers?: number;
 }
 
 /** Options of {@link createExtensionHost}. */
@@ -46,6 +48,11 @@ export interface HostOptions {
   isolation?: Isolation;
   /** Resource limits of every extension (see {@link Limits}). */
   limits?: Partial<Limits>;
+  /**
+   * Worker isolation: instances per extension that may run its calls in parallel (each in its
+   * own thread, started on first need, each with its own memory). @default 1
+   */
+  workers?: number;
   /** Per-extension settings, by extension name. */
   extensions?: Record<string, ExtensionSettings>;
   /** A pino-compatible logger. @default a console logger for warnings and errors */
@@ -62,13 +69,14 @@ export interface ResolvedHostOptions {
   namespace: NamespaceMode;
   isolation: Isolation;
   limits: Partial<Limits>;
+  workers: number;
   extensions: Record<string, ExtensionSettings>;
   logger: Logger;
   watch: boolean;
 }
 
-export const HOST_KEYS = ['schema', 'dataDir', 'cacheDir', 'namespace', 'isolation', 'limits', 'extensions', 'logger', 'watch'] as const;
-const EXTENSION_KEYS = ['config', 'enabled', 'namespace', 'isolation', 'limits'] as const;
+export const HOST_KEYS = ['schema', 'dataDir', 'cacheDir', 'namespace', 'isolation', 'limits', 'workers', 'extensions', 'logger', 'watch'] as const;
+const EXTENSION_KEYS = ['config', 'enabled', 'namespace', 'isolation', 'limits', 'workers'] as const;
 
 /** Throws a TypeError for a key of `object` that is not in `known`. */
 export function assertKnownKeys(object: object, known: readonly string[], where: string): void {
@@ -92,6 +100,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
   checkNamespace(options.namespace, 'options.namespace');
   checkIsolation(options.isolation, 'options.isolation');
   if (options.limits !== undefined) resolveLimits(options.limits);
+  checkWorkers(options.workers, 'options.workers');
   if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new TypeError('forge-extensions: options.watch must be a boolean');
   const logger = options.logger ?? consoleLogger();
   for (const level of LOG_LEVELS) {
@@ -112,6 +121,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     checkNamespace(settings.namespace, `${where}.namespace`);
     checkIsolation(settings.isolation, `${where}.isolation`);
     if (settings.limits !== undefined) resolveLimits({ ...options.limits, ...settings.limits });
+    checkWorkers(settings.workers, `${where}.workers`);
     if (settings.config !== undefined) {
       try {
         JSON.stringify(settings.config);
@@ -128,6 +138,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     namespace: options.namespace ?? 'prefix',
     isolation: options.isolation ?? 'worker',
     limits: options.limits ?? {},
+    workers: options.workers ?? 1,
     extensions,
     logger,
     watch: options.watch ?? process.env['NODE_ENV'] !== 'production',
@@ -137,6 +148,12 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
 function checkNamespace(value: unknown, where: string): void {
   if (value !== undefined && value !== 'prefix' && value !== 'none') {
     throw new TypeError(`forge-extensions: ${where} must be 'prefix' or 'none', not ${JSON.stringify(value)}`);
+  }
+}
+
+function checkWorkers(value: unknown, where: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 64)) {
+    throw new TypeError(`forge-extensions: ${where} must be an integer from 1 to 64, not ${JSON.stringify(value)}`);
   }
 }
 

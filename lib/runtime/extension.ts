@@ -2,9 +2,10 @@
  * A loaded extension: what the rest of the host talks to.
  *
  * Calls are queued and sent in as few wasm calls as possible: read requests made in the same
- * tick, or while the instance is busy with a previous call, go out together as one
- * `resolve-batch`; each write (a `Mutation` field) goes alone, in its own transaction. Requests
- * and answers are checked against the size limits; answers are parsed from JSON here.
+ * tick, or while every instance is busy with a previous call, go out together as one
+ * `resolve-batch`; each write (a `Mutation` field) goes alone, in its own transaction. With
+ * several instances (`workers` > 1), calls run on them in parallel. Requests and answers are
+ * checked against the size limits; answers are parsed from JSON here.
  *
  * A circuit breaker guards the host from an extension that keeps crashing: after
  * {@link CRASH_LIMIT} crashes, timeouts or memory-limit hits within {@link CRASH_WINDOW_MS}, the
@@ -74,7 +75,8 @@ export interface ExtensionParts {
   isolation: 'worker' | 'inline';
   contractVersion: string;
   limits: Limits;
-  backend: Backend;
+  /** The started instance, and (worker isolation) more of them, started on first use. */
+  backends: Backend[];
 }
 
 /**
@@ -96,9 +98,10 @@ export class Extension extends EventEmitter {
   readonly limits: Readonly<Limits>;
   readonly stats: ExtensionStats = { calls: 0, fields: 0, crashes: 0, timeouts: 0 };
 
-  readonly #backend: Backend;
+  readonly #backends: Backend[];
+  /** Instances not running a call now. */
+  readonly #idle: Backend[];
   readonly #queue: Job[] = [];
-  #busy = false;
   #flushScheduled = false;
   #state: ExtensionState = 'ready';
   #stateReason: string | undefined;
@@ -115,7 +118,8 @@ export class Extension extends EventEmitter {
     this.isolation = parts.isolation;
     this.contractVersion = parts.contractVersion;
     this.limits = parts.limits;
-    this.#backend = parts.backend;
+    this.#backends = parts.backends;
+    this.#idle = [...parts.backends].reverse();
   }
 
   /** `'failed'` while the circuit breaker is open; `'closed'` after {@link close}. */
@@ -148,7 +152,7 @@ export class Extension extends EventEmitter {
     this.#state = 'closed';
     this.#stateReason = 'the extension was closed';
     for (const job of this.#queue.splice(0)) this.#failJob(job, 'EXTENSION_UNAVAILABLE', this.#stateReason);
-    await this.#backend.close();
+    await Promise.all(this.#backends.map((b) => b.close()));
   }
 
   #enqueue(request: FieldRequest, write: boolean, resolve: (v: unknown) => void, reject: (e: ExtensionCallError) => void): void {
@@ -174,31 +178,33 @@ export class Extension extends EventEmitter {
    * promise, then `nextTick`), so every field GraphQL asks for in one pass joins one batch.
    */
   #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#busy) return;
+    if (this.#flushScheduled || this.#idle.length === 0) return;
     this.#flushScheduled = true;
     void Promise.resolve().then(() =>
       process.nextTick(() => {
         this.#flushScheduled = false;
-        void this.#pump();
+        this.#pump();
       }),
     );
   }
 
-  async #pump(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) await this.#run(job);
-    } finally {
-      this.#busy = false;
+  /** Starts the queued jobs on idle instances; each finished call pumps again. */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#idle.length > 0) {
+      const backend = this.#idle.pop()!;
+      const job = this.#queue.shift()!;
+      void this.#run(job, backend).finally(() => {
+        this.#idle.push(backend);
+        this.#pump();
+      });
     }
   }
 
-  async #run(job: Job): Promise<void> {
+  async #run(job: Job, backend: Backend): Promise<void> {
     this.stats.calls++;
     let results: WireResult[];
     try {
-      results = await this.#backend.resolve(job.items.map((p) => p.wire), job.write);
+      results = await backend.resolve(job.items.map((p) => p.wire), job.write);
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
       this.#failJob(job, failure.code, failure.message);

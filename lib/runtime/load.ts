@@ -40,6 +40,14 @@ export interface LoadExtensionOptions {
   isolation?: Isolation;
   /** Resource limits; each defaults to {@link DEFAULT_LIMITS}. */
   limits?: Partial<Limits>;
+  /**
+   * Worker isolation: how many instances (each in its own thread, with its own database
+   * connection) may run this extension's calls in parallel. Extra instances start on first
+   * need and run `init` only. Each costs its own memory (a JavaScript guest ~100 MiB busy), and
+   * guest state kept in memory is per instance.
+   * @default 1
+   */
+  workers?: number;
   /** Where the extension's log lines go, tagged `{ extension: name }`. @default a console logger for warn and error */
   logger?: Logger;
 }
@@ -74,6 +82,10 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
   const isolation = options.isolation ?? 'worker';
   if (isolation !== 'worker' && isolation !== 'inline') {
     throw new TypeError(`loadExtension: isolation must be 'worker' or 'inline', not ${JSON.stringify(isolation)}`);
+  }
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new TypeError(`loadExtension: workers must be an integer from 1 to 64, not ${JSON.stringify(options.workers)}`);
   }
   const dataDir = resolve(options.dataDir ?? './data');
   const logger = options.logger ?? consoleLogger();
@@ -120,6 +132,8 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     if (e instanceof StartError) throw new ExtensionLoadError(name, e.step, e.failure.message, { cause: e });
     throw new ExtensionLoadError(name, 'instantiate', messageOf(e), { cause: e });
   }
+  // More instances only in worker isolation: inline calls run one at a time on this thread.
+  const more = isolation === 'worker' ? Array.from({ length: workers - 1 }, () => new WorkerBackend(spec, log)) : [];
   return new Extension({
     name,
     version: compiled.sha256,
@@ -128,7 +142,7 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     isolation,
     contractVersion: compiled.info.contractVersion,
     limits,
-    backend,
+    backends: [backend, ...more],
   });
 }
 
