@@ -172,22 +172,35 @@ export class ExtensionHost extends EventEmitter {
     const files = (await readdir(this.dir)).filter(isExtensionFile).sort();
     const loaded = await Promise.all(
       files.map(async (f) => {
-        const bytes = await readFile(join(this.dir, f));
-        return this.#load(join(this.dir, f), bytes, await sha256Hex(bytes));
+        const file = join(this.dir, f);
+        const bytes = await this.#read(file);
+        return bytes && this.#load(file, bytes, await sha256Hex(bytes));
       }),
     );
     this.#swap(loaded.filter((x): x is Extension => x !== undefined), []);
+  }
+
+  /** A file's bytes; undefined if it is gone. A file that cannot be read fails its extension. */
+  async #read(file: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const name = extensionNameFromFile(file);
+      const entry = this.#entries.get(name) ?? { name, file, state: 'failed' as const };
+      this.#entries.set(name, entry);
+      this.#failed(entry, undefined, new ExtensionLoadError(name, 'read', messageOf(e), { cause: e }));
+      return undefined;
+    }
   }
 
   /** A watched file was added, changed or removed: load the new version or unload the old. */
   async #fileChanged(file: string): Promise<void> {
     const name = extensionNameFromFile(file);
     const entry = this.#entries.get(name);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const bytes = await this.#read(file);
+    if (!bytes) {
+      if (existsSync(file)) return; // unreadable: #read recorded the failure
       // Removed: its fields leave the schema; its database stays where it is.
       if (entry?.active) this.#swap([], [name]);
       else if (entry) entry.state = 'unloaded';
