@@ -180,16 +180,22 @@ export class ExtensionHost extends EventEmitter {
     this.#swap(loaded.filter((x): x is Extension => x !== undefined), []);
   }
 
+  /** The entry of `file`'s extension, created (`loading`) on first sight. */
+  #entry(file: string): Entry {
+    const name = extensionNameFromFile(file);
+    let entry = this.#entries.get(name);
+    if (!entry) this.#entries.set(name, (entry = { name, file, state: 'loading' }));
+    return entry;
+  }
+
   /** A file's bytes; undefined if it is gone. A file that cannot be read fails its extension. */
   async #read(file: string): Promise<Uint8Array | undefined> {
     try {
       return await readFile(file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      const name = extensionNameFromFile(file);
-      const entry = this.#entries.get(name) ?? { name, file, state: 'failed' as const };
-      this.#entries.set(name, entry);
-      this.#failed(entry, undefined, new ExtensionLoadError(name, 'read', messageOf(e), { cause: e }));
+      const entry = this.#entry(file);
+      this.#failed(entry, undefined, new ExtensionLoadError(entry.name, 'read', messageOf(e), { cause: e }));
       return undefined;
     }
   }
@@ -222,9 +228,8 @@ export class ExtensionHost extends EventEmitter {
 
   /** Loads one file's bytes into a running Extension (not yet serving); records a failure on its entry. */
   async #load(file: string, bytes: Uint8Array, version: string): Promise<Extension | undefined> {
-    const name = extensionNameFromFile(file);
-    const entry = this.#entries.get(name) ?? { name, file, state: 'loading' as const };
-    this.#entries.set(name, entry);
+    const entry = this.#entry(file);
+    const name = entry.name;
     const settings = this.#options.extensions[name] ?? {};
     if (settings.enabled === false) {
       entry.state = 'disabled';

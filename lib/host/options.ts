@@ -5,7 +5,7 @@
 import { isSchema, type GraphQLSchema } from 'graphql';
 import { assertExtensionName } from '../data/names.js';
 import type { Isolation } from '../runtime/load.js';
-import { resolveLimits } from '../runtime/load.js';
+import { checkIsolation, checkWorkers, resolveLimits } from '../runtime/load.js';
 import { consoleLogger, LOG_LEVELS, type Logger } from '../runtime/logger.js';
 import type { Limits } from '../runtime/wire.js';
 import type { NamespaceMode } from '../schema/namespace.js';
@@ -98,9 +98,9 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     }
   }
   checkNamespace(options.namespace, 'options.namespace');
-  checkIsolation(options.isolation, 'options.isolation');
+  checkIsolation(options.isolation, 'forge-extensions: options.isolation');
   if (options.limits !== undefined) resolveLimits(options.limits);
-  checkWorkers(options.workers, 'options.workers');
+  checkWorkers(options.workers, 'forge-extensions: options.workers');
   if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new TypeError('forge-extensions: options.watch must be a boolean');
   const logger = options.logger ?? consoleLogger();
   for (const level of LOG_LEVELS) {
@@ -119,9 +119,9 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     assertKnownKeys(settings, EXTENSION_KEYS, `forge-extensions: ${where}`);
     if (settings.enabled !== undefined && typeof settings.enabled !== 'boolean') throw new TypeError(`forge-extensions: ${where}.enabled must be a boolean`);
     checkNamespace(settings.namespace, `${where}.namespace`);
-    checkIsolation(settings.isolation, `${where}.isolation`);
+    checkIsolation(settings.isolation, `forge-extensions: ${where}.isolation`);
     if (settings.limits !== undefined) resolveLimits({ ...options.limits, ...settings.limits });
-    checkWorkers(settings.workers, `${where}.workers`);
+    checkWorkers(settings.workers, `forge-extensions: ${where}.workers`);
     if (settings.config !== undefined) {
       try {
         JSON.stringify(settings.config);
@@ -151,14 +151,4 @@ function checkNamespace(value: unknown, where: string): void {
   }
 }
 
-function checkWorkers(value: unknown, where: string): void {
-  if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 64)) {
-    throw new TypeError(`forge-extensions: ${where} must be an integer from 1 to 64, not ${JSON.stringify(value)}`);
-  }
-}
 
-function checkIsolation(value: unknown, where: string): void {
-  if (value !== undefined && value !== 'worker' && value !== 'inline') {
-    throw new TypeError(`forge-extensions: ${where} must be 'worker' or 'inline', not ${JSON.stringify(value)}`);
-  }
-}

@@ -79,14 +79,10 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     throw new ExtensionLoadError(name, 'validate', (e as Error).message);
   }
   const limits = resolveLimits(options.limits);
+  checkIsolation(options.isolation, 'loadExtension: isolation');
+  checkWorkers(options.workers, 'loadExtension: workers');
   const isolation = options.isolation ?? 'worker';
-  if (isolation !== 'worker' && isolation !== 'inline') {
-    throw new TypeError(`loadExtension: isolation must be 'worker' or 'inline', not ${JSON.stringify(isolation)}`);
-  }
   const workers = options.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new TypeError(`loadExtension: workers must be an integer from 1 to 64, not ${JSON.stringify(options.workers)}`);
-  }
   const dataDir = resolve(options.dataDir ?? './data');
   const logger = options.logger ?? consoleLogger();
 
@@ -144,6 +140,20 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     limits,
     backends: [backend, ...more],
   });
+}
+
+/** Throws a TypeError (`<where> must be ...`) unless `value` is undefined or an {@link Isolation}. */
+export function checkIsolation(value: unknown, where: string): void {
+  if (value !== undefined && value !== 'worker' && value !== 'inline') {
+    throw new TypeError(`${where} must be 'worker' or 'inline', not ${JSON.stringify(value)}`);
+  }
+}
+
+/** Throws a TypeError unless `value` is undefined or a worker count from 1 to 64. */
+export function checkWorkers(value: unknown, where: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 64)) {
+    throw new TypeError(`${where} must be an integer from 1 to 64, not ${JSON.stringify(value)}`);
+  }
 }
 
 /** Fills in defaults and rejects nonsense (a zero timeout, a negative cap). */
