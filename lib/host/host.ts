@@ -11,7 +11,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { extensionNameFromFile } from '../data/names.js';
@@ -23,44 +24,10 @@ import { composeSchema } from '../schema/compose.js';
 import { attachResolvers } from '../schema/routing.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
+import { statusOf, type Entry, type ExtensionEvent, type ExtensionStatus } from './status.js';
 import { isExtensionFile, watchExtensions } from './watcher.js';
 
-/** One extension as `host.status()` reports it. */
-export interface ExtensionStatus {
-  name: string;
-  /** The `.wasm` file. */
-  file: string;
-  /** sha256 of the version serving; of the failed one when none serves. */
-  version?: string;
-  /**
-   * `ready`: serving. `failed`: not serving (its load failed, or it crashed repeatedly; see
-   * `error`). `loading`: first load in progress. `disabled`: `enabled: false`. `unloaded`: its
-   * file was removed.
-   */
-  state: 'loading' | 'ready' | 'failed' | 'disabled' | 'unloaded';
-  /** The last failure: why it is `failed`, or why a newer version was refused while this one serves. */
-  error?: string;
-  /** When the serving version was loaded. */
-  loadedAt?: Date;
-}
-
-/** Payload of the host's `'loaded' | 'reloaded' | 'unloaded' | 'failed'` events. */
-export interface ExtensionEvent {
-  name: string;
-  version?: string;
-  /** For `'failed'`: what went wrong. */
-  error?: Error;
-}
-
-interface Entry {
-  name: string;
-  file: string;
-  state: ExtensionStatus['state'];
-  active?: { ext: Extension; loadedAt: Date };
-  /** sha256 of the latest file content seen (loaded or refused): an unchanged file is not reloaded. */
-  version?: string;
-  error?: string;
-}
+export type { ExtensionEvent, ExtensionStatus };
 
 /**
  * Creates a host for the `.wasm` files of `dir`. It starts loading at once; `await host.ready()`
@@ -108,20 +75,7 @@ export class ExtensionHost extends EventEmitter {
 
   /** Every extension the host knows of, sorted by name. */
   status(): ExtensionStatus[] {
-    return [...this.#entries.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((entry) => {
-        const ext = entry.active?.ext;
-        const crashed = ext?.state === 'failed';
-        return {
-          name: entry.name,
-          file: entry.file,
-          state: crashed ? 'failed' : entry.state,
-          ...(ext || entry.version ? { version: ext?.version ?? entry.version } : {}),
-          ...(crashed ? { error: ext.stateReason } : entry.error ? { error: entry.error } : {}),
-          ...(entry.active ? { loadedAt: entry.active.loadedAt } : {}),
-        };
-      });
+    return [...this.#entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map(statusOf);
   }
 
   /** The serving version of extension `name` (for its `stats`, or to call it directly), if any. */
@@ -160,24 +114,54 @@ export class ExtensionHost extends EventEmitter {
   async #initialScan(): Promise<void> {
     // Watch first: a change during the scan is queued behind it, never missed.
     if (this.#options.watch) {
+      const { logger } = this.#options;
       this.#watcher = await watchExtensions(
         this.dir,
-        (file) =>
-          void this.#enqueue(() => this.#fileChanged(file)).catch((e: Error) =>
-            this.#options.logger.error({ err: e, file }, `forge-extensions: reloading ${file} failed: ${e.message}`),
-          ),
-        (e) => this.#options.logger.error({ err: e }, `forge-extensions: watching ${this.dir} failed: ${e.message}`),
+        (file) => this.#apply(() => this.#fileChanged(file), `reloading ${file}`),
+        (e) => logger.error({ err: e }, `forge-extensions: watching ${this.dir} failed: ${e.message}`),
+        (event) => {
+          if (event === 'removed') logger.warn({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} was removed; its extensions stop serving until it is back`);
+          else logger.info({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} is back`);
+          this.#apply(() => this.#rescan(), `rescanning ${this.dir}`);
+        },
       );
     }
-    const files = (await readdir(this.dir)).filter(isExtensionFile).sort();
-    const loaded = await Promise.all(
-      files.map(async (f) => {
-        const file = join(this.dir, f);
-        const bytes = await this.#read(file);
-        return bytes && this.#load(file, bytes, await sha256Hex(bytes));
-      }),
-    );
+    const bytes = await Promise.all(this.#files().map(async (file) => [file, await this.#read(file)] as const));
+    await this.#loadAndSwap(bytes);
+  }
+
+  /** Queues a change; a failure is logged (the watcher has no one else to tell). */
+  #apply(change: () => Promise<void>, what: string): void {
+    void this.#enqueue(change).catch((e: Error) => this.#options.logger.error({ err: e }, `forge-extensions: ${what} failed: ${e.message}`));
+  }
+
+  /** The extension files in the directory now (none while it is missing). */
+  #files(): string[] {
+    const names = existsSync(this.dir) ? readdirSync(this.dir).filter(isExtensionFile).sort() : [];
+    return names.map((f) => join(this.dir, f));
+  }
+
+  /** The directory came back or went away: every file it holds, and every file known, is looked at again. */
+  async #rescan(): Promise<void> {
+    const files = new Set([...this.#files(), ...[...this.#entries.values()].map((e) => e.file)]);
+    for (const file of files) await this.#fileChanged(file);
+  }
+
+  /** Loads the given files' bytes (skipping those unread) and swaps them in together. */
+  async #loadAndSwap(files: ReadonlyArray<readonly [string, Uint8Array | undefined]>): Promise<void> {
+    const loaded = await Promise.all(files.map(async ([file, bytes]) => bytes && this.#load(file, bytes, await sha256Hex(bytes))));
     this.#swap(loaded.filter((x): x is Extension => x !== undefined), []);
+  }
+
+  /**
+   * Extensions that failed to compose using one of `types` (now defined by an extension that
+   * just started serving) are loaded again from their files: they may have failed only because
+   * that extension was missing.
+   */
+  async #retryDependents(types: ReadonlySet<string>): Promise<void> {
+    const waiting = [...this.#entries.values()].filter((e) => !e.active && e.state === 'failed' && [...(e.uses ?? [])].some((t) => types.has(t)));
+    if (waiting.length === 0) return;
+    await this.#loadAndSwap(await Promise.all(waiting.map(async (e) => [e.file, await this.#read(e.file)] as const)));
   }
 
   /** The entry of `file`'s extension, created (`loading`) on first sight. */
@@ -236,6 +220,7 @@ export class ExtensionHost extends EventEmitter {
       return undefined;
     }
     entry.version = version;
+    entry.uses = undefined; // set again if this version fails to compose
     try {
       const ext = await loadExtension(bytes, {
         name,
@@ -276,8 +261,11 @@ export class ExtensionHost extends EventEmitter {
     attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])));
     this.#snapshots.publish(composition.schema, serving);
 
-    const composeError = (ext: Extension, error: Error) =>
-      this.#failed(this.#entries.get(ext.name)!, ext.version, new ExtensionLoadError(ext.name, 'compose', error.message.replace(/^extension "[^"]+": /, '')));
+    const composeError = (ext: Extension, { error, uses }: { error: Error; uses: ReadonlySet<string> }) => {
+      const entry = this.#entries.get(ext.name)!;
+      entry.uses = uses;
+      this.#failed(entry, ext.version, new ExtensionLoadError(ext.name, 'compose', error.message.replace(/^extension "[^"]+": /, '')));
+    };
     for (const [ext, error] of refused) {
       composeError(ext, error);
       void ext.close(); // never served
@@ -297,8 +285,12 @@ export class ExtensionHost extends EventEmitter {
       entry.state = 'ready';
       entry.version = ext.version;
       entry.error = undefined;
+      entry.uses = undefined;
       this.#event(previous ? 'reloaded' : 'loaded', { name: ext.name, version: ext.version });
     }
+    const started = new Set(candidates.filter((ext) => !rejected.has(ext.name)).map((ext) => ext.name));
+    const defined = new Set(composition.accepted.filter((a) => started.has(a.name)).flatMap((a) => [...a.ownTypes.values()]));
+    if (defined.size > 0) this.#apply(() => this.#retryDependents(defined), 'loading the extensions that wait for a type');
     for (const name of removed) {
       const entry = this.#entries.get(name);
       if (!entry?.active) continue;
@@ -322,7 +314,7 @@ export class ExtensionHost extends EventEmitter {
       this.#options.schema,
       all.map((ext) => ({ name: ext.name, sdl: ext.sdl, namespace: namespaceOf(ext.name) })),
     );
-    return { composition, all, rejected: new Map(composition.rejected.map((r) => [r.name, r.error])) };
+    return { composition, all, rejected: new Map(composition.rejected.map((r) => [r.name, r])) };
   }
 
   #failed(entry: Entry, version: string | undefined, error: Error): void {
