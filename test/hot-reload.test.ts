@@ -1,17 +1,18 @@
 /**
  * Hot reload with real files and real chokidar: add, replace, remove and put back; bad
  * replacements that leave the previous version serving; a slow in-place write; and a client
- * querying continuously while the extension is replaced ten times.
+ * querying continuously while the extension is replaced ten times; the directory itself removed
+ * and created again.
  */
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import Database from 'better-sqlite3';
 import type { ExtensionEvent, ExtensionHost } from '../lib/host/host.js';
 import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { fixturePath, tempDir } from './helpers.js';
+import { fixturePath, recordingLogger, tempDir } from './helpers.js';
 
 /** Replaces `dir/<name>.wasm` the safe way: write a temporary file, rename it over. */
 function replaceAtomically(dir: string, name: string, content: Uint8Array): void {
@@ -185,4 +186,55 @@ describe('hot reload', function () {
     const total = [...seen.values()].reduce((a, b) => a + b, 0);
     assert.ok(total > 50, `${total} requests answered during the replacements`);
   });
+});
+
+describe('hot reload when the extensions directory is removed and created again (row 6)', function () {
+  let root: { dir: string; cleanup: () => void };
+  let data: { dir: string; cleanup: () => void };
+  let dir: string;
+  let app: TestApp;
+  let logger: ReturnType<typeof recordingLogger>;
+  beforeEach(async () => {
+    root = tempDir('forge-watch-parent-');
+    dir = join(root.dir, 'extensions');
+    mkdirSync(dir);
+    copyFileSync(fixturePath('counter'), join(dir, 'counter.wasm'));
+    data = tempDir();
+    logger = recordingLogger();
+    app = createApp('express', dir, { ...defaultOptions(data.dir), watch: true, logger });
+    await app.host.ready();
+    assert.equal(app.host.status()[0]!.state, 'ready');
+  });
+  afterEach(async () => {
+    await app.close();
+    root.cleanup();
+    data.cleanup();
+  });
+
+  const query = async (q: string) => (await request(app.handler).post('/graphql').send({ query: q }).expect(200)).body;
+  const warnings = () => logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+
+  for (const pauseMs of [0, 1000]) {
+    it(`picks up a new version copied in ${pauseMs ? 'a second after' : 'right after'} the directory is recreated, and later in-place writes`, async () => {
+      const unloaded = nextEvent(app.host, 'unloaded', 'counter');
+      rmSync(dir, { recursive: true, force: true });
+      await unloaded;
+      assert.equal((await query('{ hello }')).errors?.[0]?.message, 'Cannot query field "hello" on type "Query".');
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      assert.deepEqual(warnings(), [`forge-extensions: the extensions directory ${dir} was removed; its extensions stop serving until it is back`]);
+
+      const loaded = nextEvent(app.host, 'loaded', 'counter');
+      mkdirSync(dir);
+      copyFileSync(fixturePath('counter-v2'), join(dir, 'counter.wasm'));
+      assert.equal((await loaded).version, sha256(fixture('counter-v2')));
+      assert.deepEqual((await query('{ version hello }')).data, { version: 2, hello: 'world, v2' });
+
+      // The watch goes on: an in-place rewrite is noticed.
+      const reloaded = nextEvent(app.host, 'reloaded', 'counter');
+      writeFileSync(join(dir, 'counter.wasm'), fixture('counter'));
+      assert.equal((await reloaded).version, sha256(fixture('counter')));
+      assert.deepEqual((await query('{ hello }')).data, { hello: 'world' });
+      assert.equal(warnings().length, 1, 'one warning while the directory was missing');
+    });
+  }
 });
