@@ -10,8 +10,7 @@
  * in use any more.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
@@ -21,8 +20,8 @@ import type { Extension } from '../runtime/extension.js';
 import { sha256Hex } from '../runtime/compile.js';
 import { loadExtension } from '../runtime/load.js';
 import { composeSchema } from '../schema/compose.js';
-import { attachResolvers } from '../schema/routing.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
+import { recompose, type Rejection } from './recompose.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
 import { statusOf, type Entry, type ExtensionEvent, type ExtensionStatus } from './status.js';
 import { isExtensionFile, watchExtensions } from './watcher.js';
@@ -242,55 +241,37 @@ export class ExtensionHost extends EventEmitter {
   }
 
   /**
-   * Composes the schema with `incoming` (new versions) and without `removed`, then swaps the
-   * snapshot. Established extensions compose first, so a newcomer that clashes is the one
-   * refused; a refused new version leaves its previous version in the schema.
+   * Composes the schema with `incoming` (new versions) and without `removed`
+   * ({@link recompose}), swaps the snapshot, then records what changed.
    */
   #swap(incoming: Extension[], removed: string[]): void {
-    let candidates = [...incoming].sort((a, b) => a.name.localeCompare(b.name));
-    let composed = this.#compose(candidates, removed);
-    /** New versions refused: they never serve. */
-    const refused = new Map(candidates.filter((ext) => composed.rejected.has(ext.name)).map((ext) => [ext, composed.rejected.get(ext.name)!]));
-    if ([...refused.keys()].some((ext) => this.#entries.get(ext.name)?.active)) {
-      // Compose again without them: their serving versions stay.
-      candidates = candidates.filter((ext) => !refused.has(ext));
-      composed = this.#compose(candidates, removed);
-    }
-    const { composition, all, rejected } = composed;
-    const serving = all.filter((ext) => !rejected.has(ext.name));
-    attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])));
-    this.#snapshots.publish(composition.schema, serving);
+    const change = recompose({
+      base: this.#options.schema,
+      serving: [...this.#entries.values()].flatMap((e) => (e.active ? [e.active.ext] : [])),
+      incoming,
+      removed,
+      isServing: (name) => this.#entries.get(name)?.active !== undefined,
+      namespaceOf: (name) => this.#options.extensions[name]?.namespace ?? this.#options.namespace,
+    });
+    this.#snapshots.publish(change.schema, change.serving);
 
-    const composeError = (ext: Extension, { error, uses }: { error: Error; uses: ReadonlySet<string> }) => {
+    const composeError = (ext: Extension, { error, uses }: Rejection) => {
       const entry = this.#entries.get(ext.name)!;
       entry.uses = uses;
+      if (change.stopped.has(ext)) entry.active = undefined; // it used a type that left
       this.#failed(entry, ext.version, new ExtensionLoadError(ext.name, 'compose', error.message.replace(/^extension "[^"]+": /, '')));
     };
-    for (const [ext, error] of refused) {
-      composeError(ext, error);
+    for (const [ext, rejection] of change.refused) {
+      composeError(ext, rejection);
       void ext.close(); // never served
     }
-    for (const ext of all) {
+    for (const [ext, rejection] of change.stopped) composeError(ext, rejection);
+    for (const ext of change.started) {
       const entry = this.#entries.get(ext.name)!;
-      const error = rejected.get(ext.name);
-      if (error && !refused.has(ext)) {
-        // An established extension that no longer composes (it used a type that left) stops serving.
-        composeError(ext, error);
-        entry.active = undefined;
-        entry.state = 'failed';
-      }
-      if (error || !candidates.includes(ext)) continue;
       const previous = entry.active?.ext;
-      entry.active = { ext, loadedAt: new Date() };
-      entry.state = 'ready';
-      entry.version = ext.version;
-      entry.error = undefined;
-      entry.uses = undefined;
+      Object.assign(entry, { active: { ext, loadedAt: new Date() }, state: 'ready', version: ext.version, error: undefined, uses: undefined });
       this.#event(previous ? 'reloaded' : 'loaded', { name: ext.name, version: ext.version });
     }
-    const started = new Set(candidates.filter((ext) => !rejected.has(ext.name)).map((ext) => ext.name));
-    const defined = new Set(composition.accepted.filter((a) => started.has(a.name)).flatMap((a) => [...a.ownTypes.values()]));
-    if (defined.size > 0) this.#apply(() => this.#retryDependents(defined), 'loading the extensions that wait for a type');
     for (const name of removed) {
       const entry = this.#entries.get(name);
       if (!entry?.active) continue;
@@ -299,22 +280,7 @@ export class ExtensionHost extends EventEmitter {
       entry.state = 'unloaded';
       this.#event('unloaded', { name, version });
     }
-  }
-
-  /** Composes the established extensions (minus those replaced or removed), then `candidates`. */
-  #compose(candidates: Extension[], removed: string[]) {
-    const replaced = new Set([...candidates.map((e) => e.name), ...removed]);
-    const established = [...this.#entries.values()]
-      .filter((e) => e.active && !replaced.has(e.name))
-      .map((e) => e.active!.ext)
-      .sort((a, b) => a.name.localeCompare(b.name));
-    const all = [...established, ...candidates];
-    const namespaceOf = (name: string) => this.#options.extensions[name]?.namespace ?? this.#options.namespace;
-    const composition = composeSchema(
-      this.#options.schema,
-      all.map((ext) => ({ name: ext.name, sdl: ext.sdl, namespace: namespaceOf(ext.name) })),
-    );
-    return { composition, all, rejected: new Map(composition.rejected.map((r) => [r.name, r])) };
+    if (change.defined.size > 0) this.#apply(() => this.#retryDependents(change.defined), 'loading the extensions that wait for a type');
   }
 
   #failed(entry: Entry, version: string | undefined, error: Error): void {
