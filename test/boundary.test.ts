@@ -111,6 +111,7 @@ describe('the GraphQL boundary', () => {
         shade: Shade
         bad: Color
         badPrice: Money
+        otherAccount: Account
       }
       extend type Account { echo: Echo }`;
     const answers = {
@@ -119,6 +120,7 @@ describe('the GraphQL boundary', () => {
       'Query.shade': { name: 's', color: 'GREEN', price: '1.50', tone: 'DARK', hex: '#fff', colors: ['RED', 'GREEN'] },
       'Query.bad': 'PURPLE',
       'Query.badPrice': 500,
+      'Query.otherAccount': { id: 'a2', balance: '3.00', color: 'RED' },
     };
     beforeEach(() => serve(classBaseSchema(), sdl, answers));
 
@@ -146,6 +148,10 @@ describe('the GraphQL boundary', () => {
       const { echo, ...shade } = res.data.shade;
       assert.deepEqual(shade, { name: 's', color: 'GREEN', price: '1.50', tone: 'DARK', hex: '#fff', colors: ['RED', 'GREEN'] });
       assert.deepEqual(JSON.parse(echo.parent), answers['Query.shade']);
+    });
+
+    it('parses a base object type\'s fields in an answer', async () => {
+      assert.deepEqual(await query('{ otherAccount { id balance color } }'), { data: { otherAccount: { id: 'a2', balance: '3.00', color: 'RED' } } });
     });
 
     it('sends a base parent object serialized', async () => {
