@@ -20,6 +20,7 @@
  */
 import {
   GraphQLError,
+  type GraphQLArgument,
   getNamedType,
   isAbstractType,
   isInputObjectType,
@@ -52,11 +53,16 @@ export function ownTypename(value: unknown): string | undefined {
 }
 
 type Direction = 'out' | 'in';
+type Convert = (value: unknown, rename: Rename) => unknown;
 
 /** The boundary of one composed schema (its types decide what is converted). */
 export class Boundary {
   /** Named types whose values may hold something to convert or rename. */
   readonly #converts: Set<GraphQLNamedType>;
+  readonly #compiled: Record<Direction, Map<GraphQLOutputType, Convert>> = { in: new Map(), out: new Map() };
+  /** Per field, the arguments that need converting. */
+  readonly #converting = new Map<GraphQLField<unknown, unknown>, GraphQLArgument[]>();
+  readonly #fillers = new Map<string, (plain: Record<string, unknown>, rename: Rename) => Record<string, unknown>>();
 
   constructor(private readonly schema: GraphQLSchema) {
     this.#converts = convertingTypes(schema);
@@ -64,9 +70,11 @@ export class Boundary {
 
   /** The arguments of `field` as an extension receives them (serialized). */
   arguments(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): Record<string, unknown> {
+    let converting = this.#converting.get(field);
+    if (!converting) this.#converting.set(field, (converting = field.args.filter((arg) => this.#needs(arg.type))));
     let out: Record<string, unknown> | undefined;
-    for (const arg of field.args) {
-      if (!hasOwn(args, arg.name) || !this.#needs(arg.type)) continue;
+    for (const arg of converting) {
+      if (!hasOwn(args, arg.name)) continue;
       out ??= { ...args };
       out[arg.name] = this.#input(arg.type, args[arg.name]);
     }
@@ -102,26 +110,63 @@ export class Boundary {
   }
 
   #output(type: GraphQLOutputType, value: unknown, direction: Direction, rename: Rename): unknown {
-    if (value === null || value === undefined || value instanceof Error || !this.#needs(type)) return value;
-    if (isNonNullType(type)) return this.#output(type.ofType, value, direction, rename);
+    return this.#converter(type, direction)(value, rename);
+  }
+
+  /**
+   * The conversion of values of `type`, compiled once per type and direction: graphql-js's type
+   * predicates are too slow (in development builds) to ask for every value of a large answer.
+   */
+  #converter(type: GraphQLOutputType, direction: Direction): Convert {
+    const cache = this.#compiled[direction];
+    let convert = cache.get(type);
+    if (!convert) cache.set(type, (convert = this.#compile(type, direction)));
+    return convert;
+  }
+
+  #compile(type: GraphQLOutputType, direction: Direction): Convert {
+    if (!this.#needs(type)) return (value) => value;
+    if (isNonNullType(type)) return this.#converter(type.ofType, direction);
+    let convert: Convert;
     if (isListType(type)) {
-      return Array.isArray(value) ? value.map((item) => this.#output(type.ofType, item, direction, rename)) : value;
+      const item = () => this.#converter(type.ofType, direction); // lazily: types may be recursive
+      convert = (value, rename) => (Array.isArray(value) ? value.map((v) => item()(v, rename)) : value);
+    } else if (isLeafType(type)) {
+      convert = (value) => this.#leaf(type, value, direction);
+    } else if (isAbstractType(type)) {
+      convert = (value, rename) => {
+        const plain = toPlain(value);
+        const name = ownTypename(plain);
+        if (!plain || name === undefined) return value; // the base schema's resolveType decides; nothing to map
+        plain.__typename = rename(name);
+        const concrete = this.schema.getType(direction === 'out' ? (plain.__typename as string) : name);
+        return isObjectType(concrete) ? this.#fields(concrete, direction)(plain, rename) : plain;
+      };
+    } else {
+      const fields = () => this.#fields(type, direction);
+      convert = (value, rename) => {
+        const plain = toPlain(value);
+        return plain ? fields()(plain, rename) : value; // not an object: graphql-js reports it
+      };
     }
-    if (isLeafType(type)) return this.#leaf(type, value, direction);
-    const plain = toPlain(value);
-    if (!plain) return value; // not an object: graphql-js reports it
-    let concrete: GraphQLNamedType | undefined = type;
-    if (isAbstractType(type)) {
-      const name = ownTypename(plain);
-      if (name === undefined) return value; // the base schema's resolveType decides; nothing to map
-      plain.__typename = rename(name);
-      concrete = this.schema.getType(direction === 'out' ? (plain.__typename as string) : name);
+    return (value, rename) => (value === null || value === undefined || value instanceof Error ? value : convert(value, rename));
+  }
+
+  /** Converts, in place, the fields of a plain copy of an object of `type`. */
+  #fields(type: GraphQLObjectType, direction: Direction): (plain: Record<string, unknown>, rename: Rename) => Record<string, unknown> {
+    const key = `${direction} ${type.name}`;
+    let fill = this.#fillers.get(key);
+    if (!fill) {
+      const fields = Object.values(type.getFields())
+        .filter((f) => this.#needs(f.type))
+        .map((f) => ({ name: f.name, convert: () => this.#converter(f.type, direction) }));
+      fill = (plain, rename) => {
+        for (const field of fields) if (hasOwn(plain, field.name)) plain[field.name] = field.convert()(plain[field.name], rename);
+        return plain;
+      };
+      this.#fillers.set(key, fill);
     }
-    if (!isObjectType(concrete)) return plain;
-    for (const [name, field] of Object.entries(concrete.getFields())) {
-      if (hasOwn(plain, name) && this.#needs(field.type)) plain[name] = this.#output(field.type, plain[name], direction, rename);
-    }
-    return plain;
+    return fill;
   }
 
   #leaf(type: GraphQLLeafType, value: unknown, direction: Direction): unknown {
@@ -137,6 +182,7 @@ export class Boundary {
 
 /** A copy holding the object's own enumerable properties (what JSON would carry; `toJSON` honoured). */
 function toPlain(value: unknown): Record<string, unknown> | undefined {
+  if (value instanceof Error) return undefined;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const json = (value as { toJSON?: unknown }).toJSON;
   const source = typeof json === 'function' ? (json.call(value) as unknown) : value;
