@@ -214,6 +214,17 @@ describe('hot reload when the extensions directory is removed and created again 
   const query = async (q: string) => (await request(app.handler).post('/graphql').send({ query: q }).expect(200)).body;
   const warnings = () => logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
 
+  it('watches only the directory: extension files beside it or in a subdirectory are ignored', async () => {
+    const events = recordEvents(app.host);
+    copyFileSync(fixturePath('counter-v2'), join(root.dir, 'beside.wasm'));
+    mkdirSync(join(dir, 'nested'));
+    copyFileSync(fixturePath('counter-v2'), join(dir, 'nested', 'deeper.wasm'));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(events, []);
+    assert.deepEqual(app.host.status().map((s) => s.name), ['counter']);
+    assert.deepEqual(warnings(), []);
+  });
+
   for (const pauseMs of [0, 1000]) {
     it(`picks up a new version copied in ${pauseMs ? 'a second after' : 'right after'} the directory is recreated, and later in-place writes`, async () => {
       const unloaded = nextEvent(app.host, 'unloaded', 'counter');
