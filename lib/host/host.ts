@@ -119,8 +119,8 @@ export class ExtensionHost extends EventEmitter {
         (file) => this.#apply(() => this.#fileChanged(file), `reloading ${file}`),
         (e) => logger.error({ err: e }, `forge-extensions: watching ${this.dir} failed: ${e.message}`),
         (event) => {
-          if (event === 'removed') logger.warn({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} was removed; its extensions stop serving until it is back`);
-          else logger.info({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} is back`);
+          if (event === 'removed') logger.warn({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} was removed (or is no longer a directory); its extensions stop serving until it is back`);
+          else logger.info({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} is ${event === 'added' ? 'back' : 'another directory now'}`);
           this.#apply(() => this.#rescan(), `rescanning ${this.dir}`);
         },
       );
@@ -136,7 +136,13 @@ export class ExtensionHost extends EventEmitter {
 
   /** The extension files in the directory now (none while it is missing). */
   #files(): string[] {
-    const names = existsSync(this.dir) ? readdirSync(this.dir).filter(isExtensionFile).sort() : [];
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir).filter(isExtensionFile).sort();
+    } catch (e) {
+      // Missing, or replaced by a file: no extension files (the watcher warned).
+      if (!['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    }
     return names.map((f) => join(this.dir, f));
   }
 
@@ -176,7 +182,7 @@ export class ExtensionHost extends EventEmitter {
     try {
       return await readFile(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined; // gone, or its directory is
       const entry = this.#entry(file);
       this.#failed(entry, undefined, new ExtensionLoadError(entry.name, 'read', messageOf(e), { cause: e }));
       return undefined;
