@@ -11,7 +11,13 @@
  *   becomes an error at that position only.
  * - At every abstract-typed position (interfaces and unions, the base schema's or an
  *   extension's own, at any depth, in lists) the `__typename` the extension wrote (its own type
- *   names) is mapped to the composed schema's name on the way out and back on the way in.
+ *   names) is mapped to the composed schema's name on the way out and back on the way in. It
+ *   must name a possible type of the position that the extension may answer: its own types,
+ *   the base schema's, and another extension's only if its SDL uses that type (an extension
+ *   cannot make another one resolve an object it forged).
+ * - What the boundary refuses becomes an error at that position only ({@link BadAnswerError},
+ *   `EXTENSION_BAD_RESPONSE`); an object sent back as a parent carries the refused value as the
+ *   extension wrote it. An answer nested too deeply to walk is refused as a whole.
  *
  * Only a property that is the object's *own* is a field's value: `constructor` or `toString` on
  * `Object.prototype` never is. The five specified scalars (Int, Float, String, Boolean, ID) are
@@ -19,9 +25,9 @@
  * coercion (an Int answer for a String field) keeps working.
  */
 import {
-  GraphQLError,
   type GraphQLArgument,
   getNamedType,
+  type GraphQLAbstractType,
   isAbstractType,
   isInputObjectType,
   isLeafType,
@@ -38,9 +44,37 @@ import {
   type GraphQLSchema,
   type GraphQLType,
 } from 'graphql';
+import { ExtensionCallError, messageOf } from '../runtime/errors.js';
 
 /** Renames a `__typename` crossing the boundary. */
 export type Rename = (typeName: string) => string;
+
+/** The extension on the other side of the boundary. */
+export interface Peer {
+  /** Its name (errors name it). */
+  extension: string;
+  /** Its type names -> the composed schema's (answers). */
+  toSchema: Rename;
+  /** The composed schema's type names -> its own (parents). */
+  toLocal: Rename;
+  /** True if it may answer an object of this (composed schema) type at an abstract position. */
+  mayAnswer(typeName: string): boolean;
+}
+
+/**
+ * A value of an extension's answer the boundary refused, at its position (`EXTENSION_BAD_RESPONSE`).
+ * `answered` keeps the value as the extension wrote it.
+ */
+export class BadAnswerError extends ExtensionCallError {
+  override name = 'BadAnswerError';
+  constructor(
+    extension: string,
+    message: string,
+    readonly answered: unknown,
+  ) {
+    super('EXTENSION_BAD_RESPONSE', extension, message);
+  }
+}
 
 /** True if `value` has `key` as its own property (never one inherited from a prototype). */
 export function hasOwn(value: unknown, key: string): value is Record<string, unknown> {
@@ -53,7 +87,7 @@ export function ownTypename(value: unknown): string | undefined {
 }
 
 type Direction = 'out' | 'in';
-type Convert = (value: unknown, rename: Rename) => unknown;
+type Convert = (value: unknown, peer: Peer) => unknown;
 
 /** The boundary of one composed schema (its types decide what is converted). */
 export class Boundary {
@@ -62,7 +96,9 @@ export class Boundary {
   readonly #compiled: Record<Direction, Map<GraphQLOutputType, Convert>> = { in: new Map(), out: new Map() };
   /** Per field, the arguments that need converting. */
   readonly #converting = new Map<GraphQLField<unknown, unknown>, GraphQLArgument[]>();
-  readonly #fillers = new Map<string, (plain: Record<string, unknown>, rename: Rename) => Record<string, unknown>>();
+  readonly #fillers = new Map<string, (plain: Record<string, unknown>, peer: Peer) => Record<string, unknown>>();
+  /** Objects of answers at abstract positions whose `__typename` was checked and mapped. */
+  readonly #typed = new WeakSet<object>();
 
   constructor(private readonly schema: GraphQLSchema) {
     this.#converts = convertingTypes(schema);
@@ -81,14 +117,38 @@ export class Boundary {
     return out ?? args;
   }
 
-  /** A parent object of type `type` as an extension receives it (serialized; `__typename`s in its names). */
-  parent(type: GraphQLObjectType, source: unknown, toLocal: Rename): unknown {
-    return this.#output(type, source, 'in', toLocal);
+  /**
+   * A parent object of type `type` as `peer` receives it (serialized; `__typename`s in its
+   * names). Throws a `TypeError` if it is nested too deeply to walk (or refers to itself).
+   */
+  parent(type: GraphQLObjectType, source: unknown, peer: Peer): unknown {
+    try {
+      return this.#output(type, source, 'in', peer);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw new TypeError(`the parent ${type.name} object cannot be sent to extension "${peer.extension}": it is nested too deeply or refers to itself (${e.message})`);
+    }
   }
 
-  /** An extension's answer for a position of `type`, in the schema's internal values and type names. */
-  answer(type: GraphQLOutputType, value: unknown, toSchema: Rename): unknown {
-    return this.#output(type, value, 'out', toSchema);
+  /**
+   * `peer`'s answer for a position of `type`, in the schema's internal values and type names;
+   * refused values replaced by a {@link BadAnswerError} (the whole answer if too deeply nested).
+   */
+  answer(type: GraphQLOutputType, value: unknown, peer: Peer): unknown {
+    try {
+      return this.#output(type, value, 'out', peer);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      return new BadAnswerError(peer.extension, `the answer for ${type.toString()} is nested too deeply to read (${e.message})`, value);
+    }
+  }
+
+  /**
+   * The type an extension's object at an abstract position named (checked, in the schema's
+   * names); undefined for any other value (an application's object: its own resolveType decides).
+   */
+  answeredType(value: unknown): string | undefined {
+    return value !== null && typeof value === 'object' && this.#typed.has(value) ? (value as { __typename: string }).__typename : undefined;
   }
 
   #needs(type: GraphQLInputType | GraphQLOutputType): boolean {
@@ -109,8 +169,8 @@ export class Boundary {
     return isSpecifiedScalarType(type) ? value : (type as GraphQLLeafType).serialize(value);
   }
 
-  #output(type: GraphQLOutputType, value: unknown, direction: Direction, rename: Rename): unknown {
-    return this.#converter(type, direction)(value, rename);
+  #output(type: GraphQLOutputType, value: unknown, direction: Direction, peer: Peer): unknown {
+    return this.#converter(type, direction)(value, peer);
   }
 
   /**
@@ -130,38 +190,68 @@ export class Boundary {
     let convert: Convert;
     if (isListType(type)) {
       const item = () => this.#converter(type.ofType, direction); // lazily: types may be recursive
-      convert = (value, rename) => (Array.isArray(value) ? value.map((v) => item()(v, rename)) : value);
+      convert = (value, peer) => (Array.isArray(value) ? value.map((v) => item()(v, peer)) : value);
     } else if (isLeafType(type)) {
-      convert = (value) => this.#leaf(type, value, direction);
+      convert = (value, peer) => this.#leaf(type, value, direction, peer);
     } else if (isAbstractType(type)) {
-      convert = (value, rename) => {
-        const plain = toPlain(value);
-        const name = ownTypename(plain);
-        if (!plain || name === undefined) return value; // the base schema's resolveType decides; nothing to map
-        plain.__typename = rename(name);
-        const concrete = this.schema.getType(direction === 'out' ? (plain.__typename as string) : name);
-        return isObjectType(concrete) ? this.#fields(concrete, direction)(plain, rename) : plain;
-      };
+      convert = direction === 'in' ? this.#abstractIn() : this.#abstractOut(type);
     } else {
       const fields = () => this.#fields(type, direction);
-      convert = (value, rename) => {
+      convert = (value, peer) => {
         const plain = toPlain(value);
-        return plain ? fields()(plain, rename) : value; // not an object: graphql-js reports it
+        return plain ? fields()(plain, peer) : value; // not an object: graphql-js reports it
       };
     }
-    return (value, rename) => (value === null || value === undefined || value instanceof Error ? value : convert(value, rename));
+    return (value, peer) => {
+      if (value === null || value === undefined) return value;
+      // A refused value goes back to the extension as it wrote it.
+      if (value instanceof Error) return direction === 'in' && value instanceof BadAnswerError ? value.answered : value;
+      return convert(value, peer);
+    };
+  }
+
+  /** A parent's value at an abstract position: its `__typename` back in the extension's names. */
+  #abstractIn(): Convert {
+    return (value, peer) => {
+      const plain = toPlain(value);
+      const name = ownTypename(plain);
+      if (!plain || name === undefined) return value;
+      plain.__typename = peer.toLocal(name);
+      const concrete = this.schema.getType(name);
+      return isObjectType(concrete) ? this.#fields(concrete, 'in')(plain, peer) : plain;
+    };
+  }
+
+  /** An answer's value at an abstract position: its `__typename` checked and mapped to the schema's names. */
+  #abstractOut(type: GraphQLAbstractType): Convert {
+    return (value, peer) => {
+      const plain = toPlain(value);
+      if (!plain) return value; // not an object: graphql-js reports it
+      if (!hasOwn(plain, '__typename')) return value; // the type's resolveType decides
+      const name = plain.__typename;
+      const refuse = (why: string) => new BadAnswerError(peer.extension, `__typename ${shown(name)} ${why} for "${type.name}"`, value);
+      if (typeof name !== 'string') return refuse('must be a string naming the object\'s type');
+      const global = peer.toSchema(name);
+      const concrete = this.schema.getType(global);
+      if (!isObjectType(concrete) || !this.schema.isSubType(type, concrete) || !peer.mayAnswer(global)) {
+        return refuse('is not an object type this extension can answer');
+      }
+      plain.__typename = global;
+      this.#typed.add(plain);
+      return this.#fields(concrete, 'out')(plain, peer);
+    };
   }
 
   /** Converts, in place, the fields of a plain copy of an object of `type`. */
-  #fields(type: GraphQLObjectType, direction: Direction): (plain: Record<string, unknown>, rename: Rename) => Record<string, unknown> {
+  #fields(type: GraphQLObjectType, direction: Direction): (plain: Record<string, unknown>, peer: Peer) => Record<string, unknown> {
     const key = `${direction} ${type.name}`;
     let fill = this.#fillers.get(key);
     if (!fill) {
       const fields = Object.values(type.getFields())
         .filter((f) => this.#needs(f.type))
         .map((f) => ({ name: f.name, convert: () => this.#converter(f.type, direction) }));
-      fill = (plain, rename) => {
-        for (const field of fields) if (hasOwn(plain, field.name)) plain[field.name] = field.convert()(plain[field.name], rename);
+      fill = (plain, peer) => {
+        for (const field of fields) if (hasOwn(plain, field.name)) plain[field.name] = field.convert()(plain[field.name], peer);
         return plain;
       };
       this.#fillers.set(key, fill);
@@ -169,15 +259,26 @@ export class Boundary {
     return fill;
   }
 
-  #leaf(type: GraphQLLeafType, value: unknown, direction: Direction): unknown {
+  #leaf(type: GraphQLLeafType, value: unknown, direction: Direction, peer: Peer): unknown {
     if (direction === 'in') return type.serialize(value);
     try {
       return type.parseValue(value);
     } catch (e) {
       // At this position only: graphql-js reports an Error value as this field's error.
-      return new GraphQLError(`${type.name} cannot represent the extension's value ${JSON.stringify(value)}: ${(e as Error).message}`);
+      return new BadAnswerError(peer.extension, `${type.name} cannot represent the extension's value ${shown(value)}: ${messageOf(e)}`, value);
     }
   }
+}
+
+/** `value` as JSON for an error message, cut to 80 characters (an answer may be megabytes). */
+export function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 /** A copy holding the object's own enumerable properties (what JSON would carry; `toJSON` honoured). */

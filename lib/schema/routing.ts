@@ -8,7 +8,8 @@
  *   only when the property is absent is the extension asked (so it can embed cheap fields and
  *   resolve expensive ones lazily, batched).
  * - Abstract types: the extension answers `__typename` with its own type name; the host maps it
- *   to the composed schema's name.
+ *   to the composed schema's name (lib/schema/boundary.ts). An extension may name its own types,
+ *   the base schema's, and another extension's only if its SDL uses that type.
  *
  * Every call goes through the extension's batching queue: the fields GraphQL asks for in one
  * pass become one `resolve-batch` call.
@@ -25,15 +26,16 @@ import {
   type GraphQLTypeResolver,
 } from 'graphql';
 import type { Extension } from '../runtime/extension.js';
-import { Boundary, hasOwn, ownTypename, type Rename } from './boundary.js';
+import { BadAnswerError, Boundary, hasOwn, shown, type Peer } from './boundary.js';
 import type { ComposedExtension } from './compose.js';
+import { usedTypes } from './order.js';
 
 /** Attaches resolvers for every accepted extension to `schema` (built for this purpose). */
 export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtension[], extensions: ReadonlyMap<string, Extension>): void {
   const mutationRoot = schema.getMutationType()?.name;
-  /** Every type an extension owns, so base `resolveType`s can recognise them. */
-  const extensionTypes = new Set(composed.flatMap((c) => [...c.ownTypes.values()]));
   const boundary = new Boundary(schema);
+  /** Which extension defines each of the extensions' types. */
+  const definedBy = new Map(composed.flatMap((c) => [...c.ownTypes.values()].map((type) => [type, c.name] as const)));
 
   for (const entry of composed) {
     const ext = extensions.get(entry.name);
@@ -41,7 +43,16 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
     const localName = new Map<string, string>();
     for (const [local, global] of entry.roots) localName.set(global, local);
     for (const [local, global] of entry.ownTypes) localName.set(global, local);
-    const names = { toSchema: (local: string) => entry.ownTypes.get(local) ?? local, toLocal: (global: string) => localName.get(global) ?? global };
+    const uses = usedTypes(entry.document, entry.ownTypes.values());
+    const peer: Peer = {
+      extension: entry.name,
+      toSchema: (local) => entry.ownTypes.get(local) ?? local,
+      toLocal: (global) => localName.get(global) ?? global,
+      mayAnswer: (type) => {
+        const owner = definedBy.get(type);
+        return owner === undefined || owner === entry.name || uses.has(type);
+      },
+    };
 
     // Fields added to roots and base types: always a call.
     for (const [typeName, fields] of entry.addedFields) {
@@ -51,7 +62,7 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       for (const fieldName of fields) {
         const field = typeFields[fieldName]!;
         const isRoot = typeName === schema.getQueryType()?.name || typeName === mutationRoot;
-        field.resolve = callResolver(ext, boundary, field, { typeName: names.toLocal(typeName), root: isRoot, write: typeName === mutationRoot, ...names });
+        field.resolve = callResolver(ext, boundary, field, { typeName: peer.toLocal(typeName), root: isRoot, write: typeName === mutationRoot, peer });
       }
     }
 
@@ -60,32 +71,37 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       const type = schema.getType(global);
       if (isObjectType(type)) {
         for (const [fieldName, field] of Object.entries(type.getFields())) {
-          const call = callResolver(ext, boundary, field, { typeName: local, root: false, write: false, ...names });
-          field.resolve = (source, args, context, info) =>
+          const call = callResolver(ext, boundary, field, { typeName: local, root: false, write: false, peer });
+          field.resolve = (source, args, context, info) => {
+            if (source === null || typeof source !== 'object' || Array.isArray(source)) {
+              throw new BadAnswerError(entry.name, `the answer for "${local}" must be an object, not ${shown(source)}`, source);
+            }
             // Only an own property is an embedded value (never `constructor`, `toString`, ...).
-            hasOwn(source, fieldName) && source[fieldName] !== undefined ? source[fieldName] : call(source, args, context, info);
+            return hasOwn(source, fieldName) && source[fieldName] !== undefined ? source[fieldName] : call(source, args, context, info);
+          };
         }
       } else if (isInterfaceType(type) || isUnionType(type)) {
-        // The boundary already mapped the answer's `__typename` to the schema's name.
-        type.resolveType = (value, context, info, abstractType) => ownTypename(value) ?? defaultTypeResolver(value, context, info, abstractType);
+        // The boundary already checked and mapped the answer's `__typename` to the schema's name.
+        type.resolveType = (value) => {
+          const name = boundary.answeredType(value);
+          if (name === undefined) throw new BadAnswerError(entry.name, `an object answered for "${local}" must name its type in "__typename"`, value);
+          return name;
+        };
       }
     }
   }
 
-  // Base interfaces and unions an extension type implements: their own resolveType does not
-  // know the extension's types, so an extension object (already renamed) is recognised first;
+  // Base interfaces and unions: their own resolveType does not know the extension's objects, so
+  // an extension's object (its `__typename` checked and renamed by the boundary) is recognised first;
   // anything else gets what graphql-js would have done: the base's resolveType, or without one
   // the default type resolver (`__typename`, then each possible type's `isTypeOf`).
-  // (With no extension type there is nothing to recognise, and the schema's types may still be
-  // the application's own objects, which must not be touched.)
-  if (extensionTypes.size === 0) return;
+  // (With no extension there is nothing to recognise, and the schema's types may still be the
+  // application's own objects, which must not be touched.)
+  if (composed.length === 0) return;
   for (const type of Object.values(schema.getTypeMap())) {
-    if (!isAbstractType(type) || extensionTypes.has(type.name)) continue;
+    if (!isAbstractType(type) || definedBy.has(type.name)) continue;
     const original: GraphQLTypeResolver<unknown, unknown> = type.resolveType ?? defaultTypeResolver;
-    type.resolveType = (value, context, info, abstractType) => {
-      const name = ownTypename(value);
-      return name !== undefined && extensionTypes.has(name) ? name : original(value, context, info, abstractType);
-    };
+    type.resolveType = (value, context, info, abstractType) => boundary.answeredType(value) ?? original(value, context, info, abstractType);
   }
 }
 
@@ -94,9 +110,8 @@ interface CallOptions {
   typeName: string;
   root: boolean;
   write: boolean;
-  /** The extension's type names -> the schema's (answers), and back (parents). */
-  toSchema: Rename;
-  toLocal: Rename;
+  /** The extension, its type names, what it may answer. */
+  peer: Peer;
 }
 
 function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<unknown, unknown>, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
@@ -106,11 +121,11 @@ function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<un
         typeName: options.typeName,
         fieldName: field.name,
         arguments: boundary.arguments(field, args),
-        parent: options.root ? undefined : boundary.parent(info.parentType, source, options.toLocal),
+        parent: options.root ? undefined : boundary.parent(info.parentType, source, options.peer),
         context: (context ?? undefined) as Record<string, unknown> | undefined,
       },
       { write: options.write },
     );
-    return boundary.answer(field.type, value, options.toSchema);
+    return boundary.answer(field.type, value, options.peer);
   };
 }
