@@ -125,7 +125,7 @@ describe('composition', () => {
     assert.deepEqual(accepted.map((a) => a.name), ['d']);
     const cycle = 'extensions use each other\'s types in a cycle (a -> b -> a): they cannot compose';
     assert.deepEqual(rejected.map((r) => [r.error.message, [...r.uses]]), [
-      ['extension "c": Cannot extend type "A" because it is not defined. (SDL line 1, column 13)', ['A', 'Int']],
+      ['extension "c": Cannot extend type "A" because it is not defined. (SDL line 1, column 13); type "A" is defined by extension "a", which did not compose', ['A', 'Int']],
       [`extension "a": ${cycle}`, ['B', 'Query']],
       [`extension "b": ${cycle}`, ['A']],
     ]);

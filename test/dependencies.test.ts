@@ -106,4 +106,29 @@ describe('composition order through the host', () => {
     );
     assert.deepEqual(await query('{ widget { id } }'), { data: { widget: { id: 'w1' } } });
   });
+
+  it('refuses a cycle of three, and names the refused extension a dependent waits for; the others serve', async () => {
+    const sdl = (text: string) => ({ config: { sdl: text } });
+    await serve(
+      { 'a.wasm': 'probe', 'b.wasm': 'probe', 'c.wasm': 'probe', 'd.wasm': 'probe', 'zzz.wasm': 'widget' },
+      {
+        a: sdl('type A { b: B } extend type Query { a: A }'),
+        b: sdl('type B { c: C }'),
+        c: sdl('type C { a: A }'),
+        d: sdl('type D { a: A } extend type Query { d: D }'),
+      },
+    );
+    const cycle = 'extensions use each other\'s types in a cycle (a -> b -> c -> a): they cannot compose';
+    assert.deepEqual(
+      app.host.status().map((s) => [s.name, s.state, s.error]),
+      [
+        ['a', 'failed', `extension "a" failed at compose: ${cycle}`],
+        ['b', 'failed', `extension "b" failed at compose: ${cycle}`],
+        ['c', 'failed', `extension "c" failed at compose: ${cycle}`],
+        ['d', 'failed', 'extension "d" failed at compose: Unknown type "A". Did you mean "D"? (SDL line 1, column 13); type "A" is defined by extension "a", which did not compose'],
+        ['zzz', 'ready', undefined],
+      ],
+    );
+    assert.deepEqual(await query('{ widget { id } }'), { data: { widget: { id: 'w1' } } });
+  });
 });

@@ -65,9 +65,9 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
 
   const accepted: ComposedExtension[] = [];
   const rejected: Composition['rejected'] = [];
-  const reject = (input: SchemaInput, e: unknown, uses?: ReadonlySet<string>) => {
+  const reject = (input: SchemaInput, e: unknown, uses?: ReadonlySet<string>, hint = '') => {
     const error = e instanceof GraphQLError || e instanceof CompositionError ? e : new CompositionError(String((e as Error).message ?? e));
-    rejected.push({ name: input.name, error: new CompositionError(`extension "${input.name}": ${describe(error, input)}`), uses: uses ?? new Set() });
+    rejected.push({ name: input.name, error: new CompositionError(`extension "${input.name}": ${describe(error, input)}${hint}`), uses: uses ?? new Set() });
   };
   const prepared: Array<{ input: SchemaInput; namespaced: NamespacedSdl; name: string; defines: Iterable<string>; uses: ReadonlySet<string> }> = [];
   for (const input of inputs) {
@@ -80,8 +80,16 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
     }
   }
   const { ordered, cycles } = dependencyOrder(prepared);
-  for (const { item, error } of cycles) reject(item.input, new CompositionError(error), item.uses);
-  for (const { input, namespaced, uses } of ordered) {
+  /** Types defined by extensions refused so far, by type: their dependents' errors name them. */
+  const refusedDefiner = new Map<string, string>();
+  const refuse = (item: (typeof prepared)[number], e: unknown, inCycle = false) => {
+    const missing = inCycle ? undefined : [...item.uses].find((type) => refusedDefiner.has(type));
+    reject(item.input, e, item.uses, missing === undefined ? '' : `; type "${missing}" is defined by extension "${refusedDefiner.get(missing)}", which did not compose`);
+    for (const type of item.defines) if (!refusedDefiner.has(type)) refusedDefiner.set(type, item.name);
+  };
+  for (const { item, error } of cycles) refuse(item, new CompositionError(error), true);
+  for (const item of ordered) {
+    const { input, namespaced } = item;
     const owner = `extension "${input.name}"`;
     try {
       checkClashes(namespaced, owner, typeOwner, fieldOwner);
@@ -94,7 +102,7 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
       }
       accepted.push({ name: input.name, ...namespaced });
     } catch (e) {
-      reject(input, e, uses);
+      refuse(item, e);
     }
   }
   // Reported in the order given, whatever stage refused them.
