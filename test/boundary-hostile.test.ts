@@ -162,17 +162,19 @@ describe('hostile answers at the GraphQL boundary', () => {
     await serve({
       probe: {
         sdl: `enum Tone { DARK } type Echo { parent: String } type Box { inner: Box tone: Tone }
-          extend type Query { deep: Box shallow: Box } extend type Account { echo: Echo }`,
-        answers: { 'Query.shallow': { inner: { tone: 'DARK' } } },
+          extend type Query { deep: Box shallow: Box tone: Tone } extend type Account { echo: Echo }`,
+        answers: { 'Query.shallow': { inner: { tone: 'DARK' } }, 'Query.tone': 'LIGHT' },
         raw: { 'Query.deep': `${'{"inner":'.repeat(depth)}{"tone":"DARK"}${'}'.repeat(depth)}` },
       },
     });
-    const res = await query('{ deep { inner { tone } } shallow { inner { tone } } account { id echo { parent } } }');
-    assert.deepEqual(res.data, { deep: null, shallow: { inner: { tone: 'DARK' } }, account: { id: 'a1', echo: null } });
+    const res = await query('{ deep { inner { tone } } shallow { inner { tone } } tone account { id echo { parent } } }');
+    assert.deepEqual(res.data, { deep: null, shallow: { inner: { tone: 'DARK' } }, tone: null, account: { id: 'a1', echo: null } });
     const errors = errorsOf(res).map(([path, message, code, extension]) => [path, (message as string).replace(/ \(.*\)$/, ''), code, extension]);
     assert.deepEqual(errors, [
       ['account.echo', 'the parent Account object cannot be sent to extension "probe": it is nested too deeply or refers to itself', undefined, undefined],
-      ['deep', 'the answer for Probe_Box is nested too deeply to read', 'EXTENSION_BAD_RESPONSE', 'probe'],
+      ['deep', 'the answer for "Box" is nested too deeply to read', 'EXTENSION_BAD_RESPONSE', 'probe'],
+      // The extension's own names in what it is told.
+      ['tone', 'Tone cannot represent the extension\'s value "LIGHT": Value "LIGHT" does not exist in "Probe_Tone" enum.', 'EXTENSION_BAD_RESPONSE', 'probe'],
     ]);
   });
 

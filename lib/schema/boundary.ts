@@ -139,7 +139,7 @@ export class Boundary {
       return this.#output(type, value, 'out', peer);
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
-      return new BadAnswerError(peer.extension, `the answer for ${type.toString()} is nested too deeply to read (${e.message})`, value);
+      return new BadAnswerError(peer.extension, `the answer for "${peer.toLocal(getNamedType(type).name)}" is nested too deeply to read (${e.message})`, value);
     }
   }
 
@@ -229,7 +229,7 @@ export class Boundary {
       if (!plain) return value; // not an object: graphql-js reports it
       if (!hasOwn(plain, '__typename')) return value; // the type's resolveType decides
       const name = plain.__typename;
-      const refuse = (why: string) => new BadAnswerError(peer.extension, `__typename ${shown(name)} ${why} for "${type.name}"`, value);
+      const refuse = (why: string) => new BadAnswerError(peer.extension, `__typename ${shown(name)} ${why} for "${peer.toLocal(type.name)}"`, value);
       if (typeof name !== 'string') return refuse('must be a string naming the object\'s type');
       const global = peer.toSchema(name);
       const concrete = this.schema.getType(global);
@@ -265,7 +265,7 @@ export class Boundary {
       return type.parseValue(value);
     } catch (e) {
       // At this position only: graphql-js reports an Error value as this field's error.
-      return new BadAnswerError(peer.extension, `${type.name} cannot represent the extension's value ${shown(value)}: ${messageOf(e)}`, value);
+      return new BadAnswerError(peer.extension, `${peer.toLocal(type.name)} cannot represent the extension's value ${shown(value)}: ${messageOf(e)}`, value);
     }
   }
 }
