@@ -94,20 +94,26 @@ export async function watchExtensions(
     if (!closed) onDirectory(event);
   };
   const name = basename(dir);
-  const entries: EntriesWatcher = watchEntries(dirname(dir), (_event, entry) => {
-    if (entry !== null && entry !== name) return;
-    clearTimeout(burst);
-    burst = setTimeout(() => {
-      checking = checking.then(check).catch((e: Error) => onError(e));
-    }, DEBOUNCE_MS);
-  });
-  entries.on('error', (e) => onError(e));
+  let entries: EntriesWatcher | undefined;
+  try {
+    entries = watchEntries(dirname(dir), (_event, entry) => {
+      if (entry !== null && entry !== name) return;
+      clearTimeout(burst);
+      burst = setTimeout(() => {
+        checking = checking.then(check).catch((e: Error) => onError(e));
+      }, DEBOUNCE_MS);
+    });
+    entries.on('error', (e) => onError(e));
+  } catch (e) {
+    // An unreadable parent, or no inotify watches left: the files are still watched.
+    onError(new Error(`cannot watch ${dirname(dir)} for the directory being replaced: ${(e as Error).message}`));
+  }
   await watchFiles();
   return {
     close: async () => {
       closed = true;
       clearTimeout(burst);
-      entries.close();
+      entries?.close();
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
       await checking;
