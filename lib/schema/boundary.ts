@@ -45,6 +45,7 @@ import {
   type GraphQLType,
 } from 'graphql';
 import { ExtensionCallError, messageOf } from '../runtime/errors.js';
+import { hasOwn, ownTypename, shown, toPlain } from './plain-values.js';
 
 /** Renames a `__typename` crossing the boundary. */
 export type Rename = (typeName: string) => string;
@@ -74,16 +75,6 @@ export class BadAnswerError extends ExtensionCallError {
   ) {
     super('EXTENSION_BAD_RESPONSE', extension, message);
   }
-}
-
-/** True if `value` has `key` as its own property (never one inherited from a prototype). */
-export function hasOwn(value: unknown, key: string): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, key);
-}
-
-/** The `__typename` an object carries as its own string property, if any. */
-export function ownTypename(value: unknown): string | undefined {
-  return hasOwn(value, '__typename') && typeof value.__typename === 'string' ? value.__typename : undefined;
 }
 
 type Direction = 'out' | 'in';
@@ -268,26 +259,6 @@ export class Boundary {
       return new BadAnswerError(peer.extension, `${peer.toLocal(type.name)} cannot represent the extension's value ${shown(value)}: ${messageOf(e)}`, value);
     }
   }
-}
-
-/** `value` as JSON for an error message, cut to 80 characters (an answer may be megabytes). */
-export function shown(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-}
-
-/** A copy holding the object's own enumerable properties (what JSON would carry; `toJSON` honoured). */
-function toPlain(value: unknown): Record<string, unknown> | undefined {
-  if (value instanceof Error) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const json = (value as { toJSON?: unknown }).toJSON;
-  const source = typeof json === 'function' ? (json.call(value) as unknown) : value;
-  return source !== null && typeof source === 'object' && !Array.isArray(source) ? { ...source } : undefined;
 }
 
 /**

@@ -26,7 +26,8 @@ import {
   type GraphQLTypeResolver,
 } from 'graphql';
 import type { Extension } from '../runtime/extension.js';
-import { BadAnswerError, Boundary, hasOwn, shown, type Peer } from './boundary.js';
+import { BadAnswerError, Boundary, type Peer } from './boundary.js';
+import { hasOwn, shown } from './plain-values.js';
 import type { ComposedExtension } from './compose.js';
 import { usedTypes } from './order.js';
 
