@@ -5,7 +5,8 @@
  * refused naming the extensions.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createApp, defaultOptions, type TestApp } from './apps.js';
@@ -17,6 +18,8 @@ function newBytes(fixture: string): Buffer {
   const payload = Buffer.from(String(Date.now()));
   return Buffer.concat([readFileSync(fixturePath(fixture)), Buffer.from([0, name.length + 1 + payload.length, name.length]), name, payload]);
 }
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function writeAtomically(file: string, bytes: Uint8Array): void {
   writeFileSync(`${file}.tmp`, bytes);
@@ -130,5 +133,41 @@ describe('composition order through the host', () => {
       ],
     );
     assert.deepEqual(await query('{ widget { id } }'), { data: { widget: { id: 'w1' } } });
+  });
+
+  it('loads a refused new version again when the type it waited for arrives (an older version served meanwhile)', async () => {
+    await serve({ 'aaa.wasm': 'counter' });
+    const aaa = join(ext.dir, 'aaa.wasm');
+    writeAtomically(aaa, readFileSync(fixturePath('widget-extra')));
+    await until('the new aaa refused', () => /Cannot extend type "Widget"/.test(state('aaa')!.error ?? ''));
+    assert.equal(state('aaa')!.state, 'ready'); // the counter version serves on
+    assert.deepEqual((await query('{ hello }')).data, { hello: 'world' });
+
+    writeAtomically(join(ext.dir, 'zzz.wasm'), readFileSync(fixturePath('widget')));
+    await until('the new aaa serves', () => state('aaa')!.error === undefined && state('zzz')?.state === 'ready');
+    assert.deepEqual(await query('{ widget { id extra } }'), WIDGET);
+  });
+
+  it('swaps a release switched at once (a symlink) as one change: no new version is judged against old ones', async () => {
+    ext = tempDir('forge-releases-');
+    const release = (n: number, files: Record<string, string>) => {
+      mkdirSync(join(ext.dir, String(n)));
+      for (const [file, fixture] of Object.entries(files)) copyFileSync(fixturePath(fixture), join(ext.dir, String(n), file));
+    };
+    release(1, { 'aaa.wasm': 'counter' });
+    release(2, { 'aaa.wasm': 'widget-extra', 'zzz.wasm': 'widget' });
+    const current = join(ext.dir, 'current');
+    symlinkSync(join(ext.dir, '1'), current);
+    data = tempDir();
+    app = createApp('express', current, { ...defaultOptions(data.dir), namespace: 'none', watch: true });
+    await app.host.ready();
+    const failures: string[] = [];
+    app.host.on('failed', (e: { name: string; error?: Error }) => failures.push(`${e.name}: ${e.error?.message}`));
+
+    symlinkSync(join(ext.dir, '2'), `${current}.next`);
+    renameSync(`${current}.next`, current);
+    await until('release 2 serves', () => state('zzz')?.state === 'ready' && state('aaa')!.version === sha256(readFileSync(fixturePath('widget-extra'))));
+    assert.deepEqual(await query('{ widget { id extra } }'), WIDGET);
+    assert.deepEqual(failures, []);
   });
 });

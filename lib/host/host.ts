@@ -28,6 +28,9 @@ import { isExtensionFile, watchExtensions } from './watcher.js';
 
 export type { ExtensionEvent, ExtensionStatus };
 
+/** What one file asks of the host (see `#changeOf`). */
+type FileChange = { kind: 'load'; file: string; bytes: Uint8Array; version: string } | { kind: 'remove'; name: string };
+
 /**
  * Creates a host for the `.wasm` files of `dir`. It starts loading at once; `await host.ready()`
  * before using {@link ExtensionHost.schema}. The HTTP middlewares create one for you.
@@ -146,10 +149,18 @@ export class ExtensionHost extends EventEmitter {
     return names.map((f) => join(this.dir, f));
   }
 
-  /** The directory came back or went away: every file it holds, and every file known, is looked at again. */
+  /**
+   * The directory came back, went away or was replaced: every file it holds, and every file
+   * known, is looked at again, and what changed swaps in as one snapshot (a release switched
+   * at once serves at once: no new version is judged against the old versions of the others).
+   */
   async #rescan(): Promise<void> {
     const files = new Set([...this.#files(), ...[...this.#entries.values()].map((e) => e.file)]);
-    for (const file of files) await this.#fileChanged(file);
+    const changes = await Promise.all([...files].map((file) => this.#changeOf(file)));
+    const loaded = await Promise.all(changes.map((c) => c?.kind === 'load' && this.#load(c.file, c.bytes, c.version)));
+    const removed = changes.flatMap((c) => (c?.kind === 'remove' ? [c.name] : []));
+    const incoming = loaded.filter((x): x is Extension => x instanceof Object);
+    if (incoming.length > 0 || removed.length > 0) this.#swap(incoming, removed);
   }
 
   /** Loads the given files' bytes (skipping those unread) and swaps them in together. */
@@ -164,7 +175,8 @@ export class ExtensionHost extends EventEmitter {
    * that extension was missing.
    */
   async #retryDependents(types: ReadonlySet<string>): Promise<void> {
-    const waiting = [...this.#entries.values()].filter((e) => !e.active && e.state === 'failed' && [...(e.uses ?? [])].some((t) => types.has(t)));
+    // `uses` is set while the latest version is refused at composition, serving an older one or not.
+    const waiting = [...this.#entries.values()].filter((e) => e.state !== 'unloaded' && [...(e.uses ?? [])].some((t) => types.has(t)));
     if (waiting.length === 0) return;
     await this.#loadAndSwap(await Promise.all(waiting.map(async (e) => [e.file, await this.#read(e.file)] as const)));
   }
@@ -191,15 +203,24 @@ export class ExtensionHost extends EventEmitter {
 
   /** A watched file was added, changed or removed: load the new version or unload the old. */
   async #fileChanged(file: string): Promise<void> {
+    const change = await this.#changeOf(file);
+    if (change?.kind === 'remove') this.#swap([], [change.name]);
+    if (change?.kind !== 'load') return;
+    const ext = await this.#load(file, change.bytes, change.version);
+    if (ext) this.#swap([ext], []);
+  }
+
+  /** What `file` as it is now asks for: a version to load, a serving extension to remove, or nothing. */
+  async #changeOf(file: string): Promise<FileChange | undefined> {
     const name = extensionNameFromFile(file);
     const entry = this.#entries.get(name);
     const bytes = await this.#read(file);
     if (!bytes) {
-      if (existsSync(file)) return; // unreadable: #read recorded the failure
+      if (existsSync(file)) return undefined; // unreadable: #read recorded the failure
       // Removed: its fields leave the schema; its database stays where it is.
-      if (entry?.active) this.#swap([], [name]);
-      else if (entry) entry.state = 'unloaded';
-      return;
+      if (entry?.active) return { kind: 'remove', name };
+      if (entry) entry.state = 'unloaded';
+      return undefined;
     }
     const version = await sha256Hex(bytes);
     if (entry && entry.state !== 'unloaded') {
@@ -207,12 +228,12 @@ export class ExtensionHost extends EventEmitter {
         // Back to the bytes already serving (after a refused version): nothing to reload.
         entry.version = version;
         entry.error = undefined;
-        return;
+        entry.uses = undefined;
+        return undefined;
       }
-      if (entry.version === version) return; // the same bytes were refused already
+      if (entry.version === version) return undefined; // the same bytes were refused already
     }
-    const ext = await this.#load(file, bytes, version);
-    if (ext) this.#swap([ext], []);
+    return { kind: 'load', file, bytes, version };
   }
 
   /** Loads one file's bytes into a running Extension (not yet serving); records a failure on its entry. */

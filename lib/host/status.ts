@@ -40,9 +40,10 @@ export interface Entry {
   version?: string;
   error?: string;
   /**
-   * Set while it is `failed` at composition: the types its SDL uses but does not define. When an
-   * extension defining one of them starts serving, it is loaded again (it may have failed only
-   * because that extension was missing).
+   * Set while its latest version is refused at composition (whether or not an older version
+   * serves): the types its SDL uses but does not define. When an extension defining one of them
+   * starts serving, it is loaded again (it may have failed only because that extension was
+   * missing).
    */
   uses?: ReadonlySet<string>;
 }
