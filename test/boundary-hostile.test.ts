@@ -157,22 +157,29 @@ describe('hostile answers at the GraphQL boundary', () => {
     assert.deepEqual(JSON.parse(res.data.shade.echo.parent), { color: 'PURPLE', strict: 'nope' });
   });
 
-  it('refuses an answer nested too deeply to read at its field, and a parent that refers to itself', async () => {
+  it('reads a deep answer of its own types as far as asked; refuses a base object nested too deeply, and a parent that refers to itself', async () => {
     const depth = 200_000;
+    const nested = (key: string, leaf: string) => `${`{"${key}":`.repeat(depth)}${leaf}${'}'.repeat(depth)}`;
     await serve({
       probe: {
         sdl: `enum Tone { DARK } type Echo { parent: String } type Box { inner: Box tone: Tone }
-          extend type Query { deep: Box shallow: Box tone: Tone } extend type Account { echo: Echo }`,
+          extend type Query { deep: Box shallow: Box tone: Tone deepAccount: Account } extend type Account { echo: Echo }`,
         answers: { 'Query.shallow': { inner: { tone: 'DARK' } }, 'Query.tone': 'LIGHT' },
-        raw: { 'Query.deep': `${'{"inner":'.repeat(depth)}{"tone":"DARK"}${'}'.repeat(depth)}` },
+        raw: { 'Query.deep': nested('inner', '{"tone":"DARK"}'), 'Query.deepAccount': nested('self', '{"color":"RED"}') },
       },
     });
-    const res = await query('{ deep { inner { tone } } shallow { inner { tone } } tone account { id echo { parent } } }');
-    assert.deepEqual(res.data, { deep: null, shallow: { inner: { tone: 'DARK' } }, tone: null, account: { id: 'a1', echo: null } });
+    const res = await query('{ deep { inner { inner { __typename } } } shallow { inner { tone } } tone deepAccount { id } account { id echo { parent } } }');
+    assert.deepEqual(res.data, {
+      deep: { inner: { inner: { __typename: 'Probe_Box' } } },
+      shallow: { inner: { tone: 'DARK' } },
+      tone: null,
+      deepAccount: null,
+      account: { id: 'a1', echo: null },
+    });
     const errors = errorsOf(res).map(([path, message, code, extension]) => [path, (message as string).replace(/ \(.*\)$/, ''), code, extension]);
     assert.deepEqual(errors, [
       ['account.echo', 'the parent Account object cannot be sent to extension "probe": it is nested too deeply or refers to itself', undefined, undefined],
-      ['deep', 'the answer for "Box" is nested too deeply to read', 'EXTENSION_BAD_RESPONSE', 'probe'],
+      ['deepAccount', 'the answer for "Account" is nested too deeply to read', 'EXTENSION_BAD_RESPONSE', 'probe'],
       // The extension's own names in what it is told.
       ['tone', 'Tone cannot represent the extension\'s value "LIGHT": Value "LIGHT" does not exist in "Probe_Tone" enum.', 'EXTENSION_BAD_RESPONSE', 'probe'],
     ]);

@@ -34,9 +34,9 @@ import { usedTypes } from './order.js';
 /** Attaches resolvers for every accepted extension to `schema` (built for this purpose). */
 export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtension[], extensions: ReadonlyMap<string, Extension>): void {
   const mutationRoot = schema.getMutationType()?.name;
-  const boundary = new Boundary(schema);
   /** Which extension defines each of the extensions' types. */
   const definedBy = new Map(composed.flatMap((c) => [...c.ownTypes.values()].map((type) => [type, c.name] as const)));
+  const boundary = new Boundary(schema, new Set(definedBy.keys()));
 
   for (const entry of composed) {
     const ext = extensions.get(entry.name);
@@ -77,8 +77,9 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
             if (source === null || typeof source !== 'object' || Array.isArray(source)) {
               throw new BadAnswerError(entry.name, `the answer for "${local}" must be an object, not ${shown(source)}`, source);
             }
-            // Only an own property is an embedded value (never `constructor`, `toString`, ...).
-            return hasOwn(source, fieldName) && source[fieldName] !== undefined ? source[fieldName] : call(source, args, context, info);
+            // Only an own property is an embedded value (never `constructor`, `toString`, ...),
+            // converted now that it is read.
+            return hasOwn(source, fieldName) && source[fieldName] !== undefined ? boundary.answer(field.type, source[fieldName], peer) : call(source, args, context, info);
           };
         }
       } else if (isInterfaceType(type) || isUnionType(type)) {
