@@ -106,7 +106,7 @@ describe('hostile answers at the GraphQL boundary', () => {
   it('does not let an extension answer another extension\'s type it does not use (a forged parent), but does one it uses', async () => {
     await serve({
       probe: {
-        sdl: 'type Widget implements Node { id: ID! secret: String } extend type Query { mine: Node }',
+        sdl: 'type Widget implements Node { id: ID! secret: String related: Node } type Secret implements Node { id: ID! } extend type Query { mine: Node }',
         answers: { 'Query.mine': { __typename: 'Widget', id: 'w1' }, 'Widget.secret': 'for probe\'s own widgets' },
       },
       forger: {
@@ -116,12 +116,27 @@ describe('hostile answers at the GraphQL boundary', () => {
       user: {
         // Its SDL uses probe's type: it composes after probe and may answer it.
         sdl: 'type Holder { widget: Probe_Widget } extend type Query { held: Node holder: Holder }',
-        answers: { 'Query.held': { __typename: 'Probe_Widget', id: 'w1' }, 'Query.holder': { widget: { id: 'w1' } } },
+        answers: {
+          'Query.held': { __typename: 'Probe_Widget', id: 'w1' },
+          // Inside probe's object, still its own names: "Secret" is none of its types.
+          'Query.holder': { widget: { id: 'w1', related: { __typename: 'Secret', id: 's1' } } },
+        },
       },
     });
-    const res = await query('{ forged { id ... on Probe_Widget { secret } } held { ... on Probe_Widget { secret } } mine { ... on Probe_Widget { secret } } }');
-    assert.deepEqual(res.data, { forged: null, held: { secret: 'for probe\'s own widgets' }, mine: { secret: 'for probe\'s own widgets' } });
-    assert.deepEqual(errorsOf(res), [['forged', '__typename "Probe_Widget" is not an object type this extension can answer for "Node"', 'EXTENSION_BAD_RESPONSE', 'forger']]);
+    const res = await query(`{
+      forged { id ... on Probe_Widget { secret } } held { ... on Probe_Widget { secret } } mine { ... on Probe_Widget { secret } }
+      holder { widget { id related { id } } }
+    }`);
+    assert.deepEqual(res.data, {
+      forged: null,
+      held: { secret: 'for probe\'s own widgets' },
+      mine: { secret: 'for probe\'s own widgets' },
+      holder: { widget: { id: 'w1', related: null } },
+    });
+    assert.deepEqual(errorsOf(res), [
+      ['forged', '__typename "Probe_Widget" is not an object type this extension can answer for "Node"', 'EXTENSION_BAD_RESPONSE', 'forger'],
+      ['holder.widget.related', '__typename "Secret" is not an object type this extension can answer for "Node"', 'EXTENSION_BAD_RESPONSE', 'user'],
+    ]);
   });
 
   it('refuses a list or a string where an object is expected, naming the extension', async () => {

@@ -95,6 +95,8 @@ export class Boundary {
   readonly #fillers = new Map<string, (plain: Record<string, unknown>, peer: Peer) => Record<string, unknown>>();
   /** Copies of answers' objects at abstract positions, `__typename` checked and mapped -> the object as answered. */
   readonly #typed = new WeakMap<object, object>();
+  /** Objects of own types, kept as answered -> who answered them (their fields are read in its names). */
+  readonly #writers = new WeakMap<object, Peer>();
 
   /**
    * @param own the extensions' own types: their objects stay as answered (graphql-js reads
@@ -156,6 +158,11 @@ export class Boundary {
     return value !== null && typeof value === 'object' && this.#typed.has(value) ? (value as { __typename: string }).__typename : undefined;
   }
 
+  /** Who answered `value`, an object of an extension's own type (possibly another extension that uses the type). */
+  writerOf(value: unknown): Peer | undefined {
+    return value !== null && typeof value === 'object' ? this.#writers.get(value) : undefined;
+  }
+
   /** An object as the extension answered it (before its `__typename` was mapped). */
   #answered(value: unknown): unknown {
     return (value !== null && typeof value === 'object' && this.#typed.get(value)) || value;
@@ -206,7 +213,11 @@ export class Boundary {
     } else if (isAbstractType(type)) {
       convert = direction === 'in' ? this.#abstractIn() : this.#abstractOut(type);
     } else if (this.own.has(type.name)) {
-      convert = (value) => value; // converted field by field as it is read (see the constructor)
+      // Converted field by field as it is read (see the constructor), in its writer's names.
+      convert = (value, peer) => {
+        if (typeof value === 'object' && value !== null && !this.#writers.has(value)) this.#writers.set(value, peer);
+        return value;
+      };
     } else {
       const fields = () => this.#fields(type, direction);
       convert = (value, peer) => {
@@ -252,7 +263,9 @@ export class Boundary {
       }
       plain.__typename = global;
       this.#typed.set(plain, value as object);
-      return this.own.has(global) ? plain : this.#fields(concrete, 'out')(plain, peer);
+      if (!this.own.has(global)) return this.#fields(concrete, 'out')(plain, peer);
+      this.#writers.set(plain, peer);
+      return plain;
     };
   }
 

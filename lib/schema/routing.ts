@@ -78,8 +78,9 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
               throw new BadAnswerError(entry.name, `the answer for "${local}" must be an object, not ${shown(source)}`, source);
             }
             // Only an own property is an embedded value (never `constructor`, `toString`, ...),
-            // converted now that it is read.
-            return hasOwn(source, fieldName) && source[fieldName] !== undefined ? boundary.answer(field.type, source[fieldName], peer) : call(source, args, context, info);
+            // converted now that it is read, in the names of the extension that wrote it.
+            if (!hasOwn(source, fieldName) || source[fieldName] === undefined) return call(source, args, context, info);
+            return boundary.answer(field.type, source[fieldName], boundary.writerOf(source) ?? peer);
           };
         }
       } else if (isInterfaceType(type) || isUnionType(type)) {
