@@ -47,9 +47,9 @@ import {
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
-  type GraphQLType,
 } from 'graphql';
 import { ExtensionCallError, messageOf } from '../runtime/errors.js';
+import { convertingTypes } from './converting-types.js';
 import { hasOwn, ownTypename, shown, toPlain } from './plain-values.js';
 
 /** Renames a `__typename` crossing the boundary. */
@@ -295,25 +295,4 @@ export class Boundary {
       return new BadAnswerError(peer.extension, `${peer.toLocal(type.name)} cannot represent the extension's value ${shown(value)}: ${messageOf(e)}`, value);
     }
   }
-}
-
-/**
- * The named types whose values need a walk: leaf types other than the specified scalars,
- * abstract types (their `__typename` is renamed), and every object or input type with a field
- * (transitively) of one of those. A fixed point, so recursive types are right.
- */
-function convertingTypes(schema: GraphQLSchema): Set<GraphQLNamedType> {
-  const types = Object.values(schema.getTypeMap()).filter((t) => !t.name.startsWith('__'));
-  const converts = new Set<GraphQLNamedType>(types.filter((t) => (isLeafType(t) && !isSpecifiedScalarType(t)) || isAbstractType(t)));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const type of types) {
-      if (converts.has(type) || !(isObjectType(type) || isInputObjectType(type))) continue;
-      if (Object.values(type.getFields()).some((f) => converts.has(getNamedType(f.type as GraphQLType)))) {
-        converts.add(type);
-        grew = true;
-      }
-    }
-  }
-  return converts;
 }
