@@ -4,7 +4,7 @@
  * extensions.
  */
 import assert from 'node:assert/strict';
-import { buildSchema, printSchema } from 'graphql';
+import { buildSchema, printSchema, type GraphQLObjectType } from 'graphql';
 import request from 'supertest';
 import { composeSchema } from '../lib/schema/compose.js';
 import { typePrefix } from '../lib/schema/namespace.js';
@@ -101,6 +101,34 @@ describe('composition', () => {
     assert.equal(printSchema(schema).trim(), 'type Query {\n  x: Int\n}');
     const writes = composeSchema(undefined, [input('w', 'extend type Mutation { w: Int }')]).schema;
     assert.equal(printSchema(writes).trim(), 'type Query {\n  _empty: Boolean\n}\n\ntype Mutation {\n  w: Int\n}');
+  });
+
+  it('composes an extension after the extensions whose types it uses, whatever the order given', () => {
+    const widget = input('zzz', 'type Widget { id: ID } extend type Query { widget: Widget }', 'none');
+    const extra = input('aaa', 'extend type Widget { extra: String }', 'none');
+    const user = input('mmm', 'type Holder { w: Widget } extend type Query { holder: Holder }', 'none');
+    for (const order of [[extra, user, widget], [widget, extra, user], [user, widget, extra]]) {
+      const { rejected, accepted, schema } = composeSchema(baseSchema, order);
+      assert.deepEqual(rejected, [], order.map((i) => i.name).join());
+      assert.equal(accepted[0]!.name, 'zzz');
+      assert.ok((schema.getType('Widget') as GraphQLObjectType).getFields()['extra']);
+    }
+  });
+
+  it('refuses a dependency cycle naming its extensions; a user of the cycle fails on its own', () => {
+    const { rejected, accepted } = composeSchema(baseSchema, [
+      input('c', 'extend type A { more: Int }', 'none'),
+      input('a', 'type A { b: B } extend type Query { a: A }', 'none'),
+      input('b', 'type B { a: A }', 'none'),
+      input('d', 'type Other { id: ID } extend type Query { other: Other }', 'none'),
+    ]);
+    assert.deepEqual(accepted.map((a) => a.name), ['d']);
+    const cycle = 'extensions use each other\'s types in a cycle (a -> b -> a): they cannot compose';
+    assert.deepEqual(rejected.map((r) => [r.error.message, [...r.uses]]), [
+      ['extension "c": Cannot extend type "A" because it is not defined. (SDL line 1, column 13); type "A" is defined by extension "a", which did not compose', ['A', 'Int']],
+      [`extension "a": ${cycle}`, ['B', 'Query']],
+      [`extension "b": ${cycle}`, ['A']],
+    ]);
   });
 
   it('keeps the base schema\'s own objects untouched', () => {

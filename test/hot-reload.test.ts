@@ -1,17 +1,18 @@
 /**
  * Hot reload with real files and real chokidar: add, replace, remove and put back; bad
  * replacements that leave the previous version serving; a slow in-place write; and a client
- * querying continuously while the extension is replaced ten times.
+ * querying continuously while the extension is replaced ten times; the directory itself removed
+ * and created again.
  */
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import Database from 'better-sqlite3';
 import type { ExtensionEvent, ExtensionHost } from '../lib/host/host.js';
 import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { fixturePath, tempDir } from './helpers.js';
+import { fixturePath, recordingLogger, tempDir } from './helpers.js';
 
 /** Replaces `dir/<name>.wasm` the safe way: write a temporary file, rename it over. */
 function replaceAtomically(dir: string, name: string, content: Uint8Array): void {
@@ -184,5 +185,133 @@ describe('hot reload', function () {
     assert.deepEqual([...seen.keys()].sort(), ['world', 'world, v2']);
     const total = [...seen.values()].reduce((a, b) => a + b, 0);
     assert.ok(total > 50, `${total} requests answered during the replacements`);
+  });
+});
+
+describe('hot reload when the extensions directory is removed and created again (row 6)', function () {
+  let root: { dir: string; cleanup: () => void };
+  let data: { dir: string; cleanup: () => void };
+  let dir: string;
+  let app: TestApp;
+  let logger: ReturnType<typeof recordingLogger>;
+  beforeEach(async () => {
+    root = tempDir('forge-watch-parent-');
+    dir = join(root.dir, 'extensions');
+    mkdirSync(dir);
+    copyFileSync(fixturePath('counter'), join(dir, 'counter.wasm'));
+    data = tempDir();
+    logger = recordingLogger();
+    app = createApp('express', dir, { ...defaultOptions(data.dir), watch: true, logger });
+    await app.host.ready();
+    assert.equal(app.host.status()[0]!.state, 'ready');
+  });
+  afterEach(async () => {
+    await app.close();
+    root.cleanup();
+    data.cleanup();
+  });
+
+  const query = async (q: string) => (await request(app.handler).post('/graphql').send({ query: q }).expect(200)).body;
+  const warnings = () => logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+
+  it('watches only the directory: extension files beside it or in a subdirectory are ignored', async () => {
+    const events = recordEvents(app.host);
+    copyFileSync(fixturePath('counter-v2'), join(root.dir, 'beside.wasm'));
+    mkdirSync(join(dir, 'nested'));
+    copyFileSync(fixturePath('counter-v2'), join(dir, 'nested', 'deeper.wasm'));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(events, []);
+    assert.deepEqual(app.host.status().map((s) => s.name), ['counter']);
+    assert.deepEqual(warnings(), []);
+  });
+
+  for (const pauseMs of [0, 1000]) {
+    it(`picks up a new version copied in ${pauseMs ? 'a second after' : 'right after'} the directory is recreated, and later in-place writes`, async () => {
+      const unloaded = nextEvent(app.host, 'unloaded', 'counter');
+      rmSync(dir, { recursive: true, force: true });
+      await unloaded;
+      assert.equal((await query('{ hello }')).errors?.[0]?.message, 'Cannot query field "hello" on type "Query".');
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      assert.deepEqual(warnings(), [`forge-extensions: the extensions directory ${dir} was removed (or is no longer a directory); its extensions stop serving until it is back`]);
+
+      const loaded = nextEvent(app.host, 'loaded', 'counter');
+      mkdirSync(dir);
+      copyFileSync(fixturePath('counter-v2'), join(dir, 'counter.wasm'));
+      assert.equal((await loaded).version, sha256(fixture('counter-v2')));
+      assert.deepEqual((await query('{ version hello }')).data, { version: 2, hello: 'world, v2' });
+
+      // The watch goes on: an in-place rewrite is noticed.
+      const reloaded = nextEvent(app.host, 'reloaded', 'counter');
+      writeFileSync(join(dir, 'counter.wasm'), fixture('counter'));
+      assert.equal((await reloaded).version, sha256(fixture('counter')));
+      assert.deepEqual((await query('{ hello }')).data, { hello: 'world' });
+      assert.equal(warnings().length, 1, 'one warning while the directory was missing');
+    });
+  }
+
+  /** Polls until `check` holds (the watcher and the loads are asynchronous). */
+  const until = async (what: string, check: () => boolean, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify(app.host.status())}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const serving = (version: string) => () => app.host.status()[0]?.state === 'ready' && app.host.status()[0]?.version === version;
+  const errors = () => logger.lines.filter((l) => l.level === 'error').map((l) => l.msg);
+
+  it('keeps watching a directory removed and created again at once, with no pause (later in-place writes too)', async () => {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    copyFileSync(fixturePath('counter-v2'), join(dir, 'counter.wasm'));
+    await until('v2 serves', serving(sha256(fixture('counter-v2'))));
+    assert.deepEqual((await query('{ version hello }')).data, { version: 2, hello: 'world, v2' });
+
+    writeFileSync(join(dir, 'counter.wasm'), fixture('counter'));
+    await until('the in-place rewrite serves', serving(sha256(fixture('counter'))));
+    assert.deepEqual((await query('{ hello }')).data, { hello: 'world' });
+    copyFileSync(fixturePath('widget'), join(dir, 'second.wasm'));
+    await until('a new file serves', () => app.host.status().some((s) => s.name === 'second' && s.state === 'ready'));
+    assert.deepEqual(errors(), []);
+  });
+
+  it('unloads when the directory is replaced by a file, without errors, and loads what a directory there holds later', async () => {
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'not a directory');
+    await until('counter unloaded', () => app.host.status()[0]?.state === 'unloaded');
+    assert.equal(app.host.status()[0]!.error, undefined);
+    assert.deepEqual((await query('{ __typename }')).data, { __typename: 'Query' });
+    assert.deepEqual(warnings(), [`forge-extensions: the extensions directory ${dir} was removed (or is no longer a directory); its extensions stop serving until it is back`]);
+
+    rmSync(dir);
+    mkdirSync(dir);
+    copyFileSync(fixturePath('counter-v2'), join(dir, 'counter.wasm'));
+    await until('v2 serves', serving(sha256(fixture('counter-v2'))));
+    assert.deepEqual((await query('{ version }')).data, { version: 2 });
+    assert.deepEqual(errors(), []);
+  });
+
+  it('follows a symlink swapped to another release directory (a deploy that switches `current`)', async () => {
+    // The directory becomes `releases/1`, and its path a symlink to it: nothing changes.
+    mkdirSync(join(root.dir, 'releases'));
+    renameSync(dir, join(root.dir, 'releases', '1'));
+    symlinkSync(join(root.dir, 'releases', '1'), dir);
+    mkdirSync(join(root.dir, 'releases', '2'));
+    copyFileSync(fixturePath('counter-v2'), join(root.dir, 'releases', '2', 'counter.wasm'));
+    await until('counter serves again from the symlink', serving(sha256(fixture('counter'))));
+
+    // Switch the symlink atomically to release 2.
+    symlinkSync(join(root.dir, 'releases', '2'), `${dir}.next`);
+    renameSync(`${dir}.next`, dir);
+    await until('release 2 serves', serving(sha256(fixture('counter-v2'))));
+    assert.deepEqual((await query('{ version }')).data, { version: 2 });
+
+    // Files written into the new release are noticed; the old release is not watched any more.
+    writeFileSync(join(root.dir, 'releases', '2', 'counter.wasm'), fixture('counter'));
+    await until('the rewrite in release 2 serves', serving(sha256(fixture('counter'))));
+    copyFileSync(fixturePath('counter-v2'), join(root.dir, 'releases', '1', 'old.wasm'));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(app.host.status().map((s) => s.name), ['counter']);
+    assert.deepEqual(errors(), []);
   });
 });

@@ -10,8 +10,8 @@
  * in use any more.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { extensionNameFromFile } from '../data/names.js';
@@ -20,47 +20,16 @@ import type { Extension } from '../runtime/extension.js';
 import { sha256Hex } from '../runtime/compile.js';
 import { loadExtension } from '../runtime/load.js';
 import { composeSchema } from '../schema/compose.js';
-import { attachResolvers } from '../schema/routing.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
+import { recompose, type Rejection } from './recompose.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
+import { statusOf, type Entry, type ExtensionEvent, type ExtensionStatus } from './status.js';
 import { isExtensionFile, watchExtensions } from './watcher.js';
 
-/** One extension as `host.status()` reports it. */
-export interface ExtensionStatus {
-  name: string;
-  /** The `.wasm` file. */
-  file: string;
-  /** sha256 of the version serving; of the failed one when none serves. */
-  version?: string;
-  /**
-   * `ready`: serving. `failed`: not serving (its load failed, or it crashed repeatedly; see
-   * `error`). `loading`: first load in progress. `disabled`: `enabled: false`. `unloaded`: its
-   * file was removed.
-   */
-  state: 'loading' | 'ready' | 'failed' | 'disabled' | 'unloaded';
-  /** The last failure: why it is `failed`, or why a newer version was refused while this one serves. */
-  error?: string;
-  /** When the serving version was loaded. */
-  loadedAt?: Date;
-}
+export type { ExtensionEvent, ExtensionStatus };
 
-/** Payload of the host's `'loaded' | 'reloaded' | 'unloaded' | 'failed'` events. */
-export interface ExtensionEvent {
-  name: string;
-  version?: string;
-  /** For `'failed'`: what went wrong. */
-  error?: Error;
-}
-
-interface Entry {
-  name: string;
-  file: string;
-  state: ExtensionStatus['state'];
-  active?: { ext: Extension; loadedAt: Date };
-  /** sha256 of the latest file content seen (loaded or refused): an unchanged file is not reloaded. */
-  version?: string;
-  error?: string;
-}
+/** What one file asks of the host (see `#changeOf`). */
+type FileChange = { kind: 'load'; file: string; bytes: Uint8Array; version: string } | { kind: 'remove'; name: string };
 
 /**
  * Creates a host for the `.wasm` files of `dir`. It starts loading at once; `await host.ready()`
@@ -108,20 +77,7 @@ export class ExtensionHost extends EventEmitter {
 
   /** Every extension the host knows of, sorted by name. */
   status(): ExtensionStatus[] {
-    return [...this.#entries.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((entry) => {
-        const ext = entry.active?.ext;
-        const crashed = ext?.state === 'failed';
-        return {
-          name: entry.name,
-          file: entry.file,
-          state: crashed ? 'failed' : entry.state,
-          ...(ext || entry.version ? { version: ext?.version ?? entry.version } : {}),
-          ...(crashed ? { error: ext.stateReason } : entry.error ? { error: entry.error } : {}),
-          ...(entry.active ? { loadedAt: entry.active.loadedAt } : {}),
-        };
-      });
+    return [...this.#entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map(statusOf);
   }
 
   /** The serving version of extension `name` (for its `stats`, or to call it directly), if any. */
@@ -160,24 +116,69 @@ export class ExtensionHost extends EventEmitter {
   async #initialScan(): Promise<void> {
     // Watch first: a change during the scan is queued behind it, never missed.
     if (this.#options.watch) {
+      const { logger } = this.#options;
       this.#watcher = await watchExtensions(
         this.dir,
-        (file) =>
-          void this.#enqueue(() => this.#fileChanged(file)).catch((e: Error) =>
-            this.#options.logger.error({ err: e, file }, `forge-extensions: reloading ${file} failed: ${e.message}`),
-          ),
-        (e) => this.#options.logger.error({ err: e }, `forge-extensions: watching ${this.dir} failed: ${e.message}`),
+        (file) => this.#apply(() => this.#fileChanged(file), `reloading ${file}`),
+        (e) => logger.error({ err: e }, `forge-extensions: watching ${this.dir} failed: ${e.message}`),
+        (event) => {
+          if (event === 'removed') logger.warn({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} was removed (or is no longer a directory); its extensions stop serving until it is back`);
+          else logger.info({ dir: this.dir }, `forge-extensions: the extensions directory ${this.dir} is ${event === 'added' ? 'back' : 'another directory now'}`);
+          this.#apply(() => this.#rescan(), `rescanning ${this.dir}`);
+        },
       );
     }
-    const files = (await readdir(this.dir)).filter(isExtensionFile).sort();
-    const loaded = await Promise.all(
-      files.map(async (f) => {
-        const file = join(this.dir, f);
-        const bytes = await this.#read(file);
-        return bytes && this.#load(file, bytes, await sha256Hex(bytes));
-      }),
-    );
+    const bytes = await Promise.all(this.#files().map(async (file) => [file, await this.#read(file)] as const));
+    await this.#loadAndSwap(bytes);
+  }
+
+  /** Queues a change; a failure is logged (the watcher has no one else to tell). */
+  #apply(change: () => Promise<void>, what: string): void {
+    void this.#enqueue(change).catch((e: Error) => this.#options.logger.error({ err: e }, `forge-extensions: ${what} failed: ${e.message}`));
+  }
+
+  /** The extension files in the directory now (none while it is missing). */
+  #files(): string[] {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir).filter(isExtensionFile).sort();
+    } catch (e) {
+      // Missing, or replaced by a file: no extension files (the watcher warned).
+      if (!['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    }
+    return names.map((f) => join(this.dir, f));
+  }
+
+  /**
+   * The directory came back, went away or was replaced: every file it holds, and every file
+   * known, is looked at again, and what changed swaps in as one snapshot (a release switched
+   * at once serves at once: no new version is judged against the old versions of the others).
+   */
+  async #rescan(): Promise<void> {
+    const files = new Set([...this.#files(), ...[...this.#entries.values()].map((e) => e.file)]);
+    const changes = await Promise.all([...files].map((file) => this.#changeOf(file)));
+    const loaded = await Promise.all(changes.map((c) => c?.kind === 'load' && this.#load(c.file, c.bytes, c.version)));
+    const removed = changes.flatMap((c) => (c?.kind === 'remove' ? [c.name] : []));
+    const incoming = loaded.filter((x): x is Extension => x instanceof Object);
+    if (incoming.length > 0 || removed.length > 0) this.#swap(incoming, removed);
+  }
+
+  /** Loads the given files' bytes (skipping those unread) and swaps them in together. */
+  async #loadAndSwap(files: ReadonlyArray<readonly [string, Uint8Array | undefined]>): Promise<void> {
+    const loaded = await Promise.all(files.map(async ([file, bytes]) => bytes && this.#load(file, bytes, await sha256Hex(bytes))));
     this.#swap(loaded.filter((x): x is Extension => x !== undefined), []);
+  }
+
+  /**
+   * Extensions that failed to compose using one of `types` (now defined by an extension that
+   * just started serving) are loaded again from their files: they may have failed only because
+   * that extension was missing.
+   */
+  async #retryDependents(types: ReadonlySet<string>): Promise<void> {
+    // `uses` is set while the latest version is refused at composition, serving an older one or not.
+    const waiting = [...this.#entries.values()].filter((e) => e.state !== 'unloaded' && [...(e.uses ?? [])].some((t) => types.has(t)));
+    if (waiting.length === 0) return;
+    await this.#loadAndSwap(await Promise.all(waiting.map(async (e) => [e.file, await this.#read(e.file)] as const)));
   }
 
   /** The entry of `file`'s extension, created (`loading`) on first sight. */
@@ -193,7 +194,7 @@ export class ExtensionHost extends EventEmitter {
     try {
       return await readFile(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined; // gone, or its directory is
       const entry = this.#entry(file);
       this.#failed(entry, undefined, new ExtensionLoadError(entry.name, 'read', messageOf(e), { cause: e }));
       return undefined;
@@ -202,15 +203,24 @@ export class ExtensionHost extends EventEmitter {
 
   /** A watched file was added, changed or removed: load the new version or unload the old. */
   async #fileChanged(file: string): Promise<void> {
+    const change = await this.#changeOf(file);
+    if (change?.kind === 'remove') this.#swap([], [change.name]);
+    if (change?.kind !== 'load') return;
+    const ext = await this.#load(file, change.bytes, change.version);
+    if (ext) this.#swap([ext], []);
+  }
+
+  /** What `file` as it is now asks for: a version to load, a serving extension to remove, or nothing. */
+  async #changeOf(file: string): Promise<FileChange | undefined> {
     const name = extensionNameFromFile(file);
     const entry = this.#entries.get(name);
     const bytes = await this.#read(file);
     if (!bytes) {
-      if (existsSync(file)) return; // unreadable: #read recorded the failure
+      if (existsSync(file)) return undefined; // unreadable: #read recorded the failure
       // Removed: its fields leave the schema; its database stays where it is.
-      if (entry?.active) this.#swap([], [name]);
-      else if (entry) entry.state = 'unloaded';
-      return;
+      if (entry?.active) return { kind: 'remove', name };
+      if (entry) entry.state = 'unloaded';
+      return undefined;
     }
     const version = await sha256Hex(bytes);
     if (entry && entry.state !== 'unloaded') {
@@ -218,12 +228,12 @@ export class ExtensionHost extends EventEmitter {
         // Back to the bytes already serving (after a refused version): nothing to reload.
         entry.version = version;
         entry.error = undefined;
-        return;
+        entry.uses = undefined;
+        return undefined;
       }
-      if (entry.version === version) return; // the same bytes were refused already
+      if (entry.version === version) return undefined; // the same bytes were refused already
     }
-    const ext = await this.#load(file, bytes, version);
-    if (ext) this.#swap([ext], []);
+    return { kind: 'load', file, bytes, version };
   }
 
   /** Loads one file's bytes into a running Extension (not yet serving); records a failure on its entry. */
@@ -236,6 +246,7 @@ export class ExtensionHost extends EventEmitter {
       return undefined;
     }
     entry.version = version;
+    entry.uses = undefined; // set again if this version fails to compose
     try {
       const ext = await loadExtension(bytes, {
         name,
@@ -257,46 +268,35 @@ export class ExtensionHost extends EventEmitter {
   }
 
   /**
-   * Composes the schema with `incoming` (new versions) and without `removed`, then swaps the
-   * snapshot. Established extensions compose first, so a newcomer that clashes is the one
-   * refused; a refused new version leaves its previous version in the schema.
+   * Composes the schema with `incoming` (new versions) and without `removed`
+   * ({@link recompose}), swaps the snapshot, then records what changed.
    */
   #swap(incoming: Extension[], removed: string[]): void {
-    let candidates = [...incoming].sort((a, b) => a.name.localeCompare(b.name));
-    let composed = this.#compose(candidates, removed);
-    /** New versions refused: they never serve. */
-    const refused = new Map(candidates.filter((ext) => composed.rejected.has(ext.name)).map((ext) => [ext, composed.rejected.get(ext.name)!]));
-    if ([...refused.keys()].some((ext) => this.#entries.get(ext.name)?.active)) {
-      // Compose again without them: their serving versions stay.
-      candidates = candidates.filter((ext) => !refused.has(ext));
-      composed = this.#compose(candidates, removed);
-    }
-    const { composition, all, rejected } = composed;
-    const serving = all.filter((ext) => !rejected.has(ext.name));
-    attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])));
-    this.#snapshots.publish(composition.schema, serving);
+    const change = recompose({
+      base: this.#options.schema,
+      serving: [...this.#entries.values()].flatMap((e) => (e.active ? [e.active.ext] : [])),
+      incoming,
+      removed,
+      isServing: (name) => this.#entries.get(name)?.active !== undefined,
+      namespaceOf: (name) => this.#options.extensions[name]?.namespace ?? this.#options.namespace,
+    });
+    this.#snapshots.publish(change.schema, change.serving);
 
-    const composeError = (ext: Extension, error: Error) =>
-      this.#failed(this.#entries.get(ext.name)!, ext.version, new ExtensionLoadError(ext.name, 'compose', error.message.replace(/^extension "[^"]+": /, '')));
-    for (const [ext, error] of refused) {
-      composeError(ext, error);
+    const composeError = (ext: Extension, { error, uses }: Rejection) => {
+      const entry = this.#entries.get(ext.name)!;
+      entry.uses = uses;
+      if (change.stopped.has(ext)) entry.active = undefined; // it used a type that left
+      this.#failed(entry, ext.version, new ExtensionLoadError(ext.name, 'compose', error.message.replace(/^extension "[^"]+": /, '')));
+    };
+    for (const [ext, rejection] of change.refused) {
+      composeError(ext, rejection);
       void ext.close(); // never served
     }
-    for (const ext of all) {
+    for (const [ext, rejection] of change.stopped) composeError(ext, rejection);
+    for (const ext of change.started) {
       const entry = this.#entries.get(ext.name)!;
-      const error = rejected.get(ext.name);
-      if (error && !refused.has(ext)) {
-        // An established extension that no longer composes (it used a type that left) stops serving.
-        composeError(ext, error);
-        entry.active = undefined;
-        entry.state = 'failed';
-      }
-      if (error || !candidates.includes(ext)) continue;
       const previous = entry.active?.ext;
-      entry.active = { ext, loadedAt: new Date() };
-      entry.state = 'ready';
-      entry.version = ext.version;
-      entry.error = undefined;
+      Object.assign(entry, { active: { ext, loadedAt: new Date() }, state: 'ready', version: ext.version, error: undefined, uses: undefined });
       this.#event(previous ? 'reloaded' : 'loaded', { name: ext.name, version: ext.version });
     }
     for (const name of removed) {
@@ -307,22 +307,7 @@ export class ExtensionHost extends EventEmitter {
       entry.state = 'unloaded';
       this.#event('unloaded', { name, version });
     }
-  }
-
-  /** Composes the established extensions (minus those replaced or removed), then `candidates`. */
-  #compose(candidates: Extension[], removed: string[]) {
-    const replaced = new Set([...candidates.map((e) => e.name), ...removed]);
-    const established = [...this.#entries.values()]
-      .filter((e) => e.active && !replaced.has(e.name))
-      .map((e) => e.active!.ext)
-      .sort((a, b) => a.name.localeCompare(b.name));
-    const all = [...established, ...candidates];
-    const namespaceOf = (name: string) => this.#options.extensions[name]?.namespace ?? this.#options.namespace;
-    const composition = composeSchema(
-      this.#options.schema,
-      all.map((ext) => ({ name: ext.name, sdl: ext.sdl, namespace: namespaceOf(ext.name) })),
-    );
-    return { composition, all, rejected: new Map(composition.rejected.map((r) => [r.name, r.error])) };
+    if (change.defined.size > 0) this.#apply(() => this.#retryDependents(change.defined), 'loading the extensions that wait for a type');
   }
 
   #failed(entry: Entry, version: string | undefined, error: Error): void {

@@ -17,7 +17,7 @@ export type ExtensionErrorCode =
   | 'EXTENSION_RESPONSE_TOO_LARGE'
   /** The request (arguments + parent + context) was larger than `limits.maxRequestBytes`. */
   | 'EXTENSION_REQUEST_TOO_LARGE'
-  /** The answer was not valid UTF-8 JSON. */
+  /** The answer was not valid UTF-8 JSON, or a value in it was refused at the GraphQL boundary (lib/schema/boundary.ts). */
   | 'EXTENSION_BAD_RESPONSE'
   /** The extension is not serving: closed, unloaded, or failed after crashing repeatedly. */
   | 'EXTENSION_UNAVAILABLE';

@@ -2,14 +2,16 @@
  * Composition: the application's base schema plus each extension's SDL, one extension at a
  * time, so a problem is always attributed to the extension that caused it.
  *
- * For each extension, in order: parse (syntax errors with line and column) -> namespace ->
- * clash check against every earlier owner (graphql-js would silently merge same-named types) ->
- * SDL validation against the schema so far -> `extendSchema` -> `validateSchema`. An extension
+ * Every extension's SDL is parsed (syntax errors with line and column) and namespaced; then, in
+ * dependency order (lib/schema/order.ts), each gets: a clash check against every earlier owner
+ * (graphql-js would silently merge same-named types) -> SDL validation against the schema so
+ * far -> `extendSchema` -> `validateSchema`. An extension
  * that fails any step is rejected on its own; the others still compose. `extendSchema` copies
  * the base types' configs, so the application's resolvers keep working untouched.
  */
 import { extendSchema, GraphQLError, GraphQLSchema, Kind, parse, validateSchema, type DocumentNode } from 'graphql';
 import { validateSDL } from 'graphql/validation/validate.js';
+import { dependencyOrder, usedTypes } from './order.js';
 import { namespaceSdl, typePrefix, type NamespacedSdl, type NamespaceMode } from './namespace.js';
 
 /** One extension's SDL, as composition takes it. */
@@ -28,7 +30,8 @@ export interface ComposedExtension extends NamespacedSdl {
 export interface Composition {
   schema: GraphQLSchema;
   accepted: ComposedExtension[];
-  rejected: Array<{ name: string; error: Error }>;
+  /** Refused extensions; `uses`: the types their SDL uses but does not define (empty if it did not parse). */
+  rejected: Array<{ name: string; error: Error; uses: ReadonlySet<string> }>;
 }
 
 /** Thrown (as a rejection) when an extension's SDL cannot be composed. */
@@ -40,7 +43,11 @@ export class CompositionError extends Error {
 const PLACEHOLDER = '_empty';
 const BASE_OWNER = 'the application schema';
 
-/** Composes `inputs` onto `base`, in order. A later input that clashes with an earlier one is rejected. */
+/**
+ * Composes `inputs` onto `base`: an input that uses types another input defines after it
+ * ({@link dependencyOrder}), otherwise in the order given. A later input that clashes with an
+ * earlier one is rejected.
+ */
 export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInput[]): Composition {
   if (base) {
     const invalid = validateSchema(base);
@@ -58,10 +65,33 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
 
   const accepted: ComposedExtension[] = [];
   const rejected: Composition['rejected'] = [];
+  const reject = (input: SchemaInput, e: unknown, uses?: ReadonlySet<string>, hint = '') => {
+    const error = e instanceof GraphQLError || e instanceof CompositionError ? e : new CompositionError(String((e as Error).message ?? e));
+    rejected.push({ name: input.name, error: new CompositionError(`extension "${input.name}": ${describe(error, input)}${hint}`), uses: uses ?? new Set() });
+  };
+  const prepared: Array<{ input: SchemaInput; namespaced: NamespacedSdl; name: string; defines: Iterable<string>; uses: ReadonlySet<string> }> = [];
   for (const input of inputs) {
-    const owner = `extension "${input.name}"`;
     try {
       const namespaced = namespaceSdl(parseSdl(input.sdl), input.namespace === 'prefix' ? typePrefix(input.name) : '', rootNames);
+      const defines = [...namespaced.ownTypes.values()];
+      prepared.push({ input, namespaced, name: input.name, defines, uses: usedTypes(namespaced.document, defines) });
+    } catch (e) {
+      reject(input, e);
+    }
+  }
+  const { ordered, cycles } = dependencyOrder(prepared);
+  /** Types defined by extensions refused so far, by type: their dependents' errors name them. */
+  const refusedDefiner = new Map<string, string>();
+  const refuse = (item: (typeof prepared)[number], e: unknown, inCycle = false) => {
+    const missing = inCycle ? undefined : [...item.uses].find((type) => refusedDefiner.has(type));
+    reject(item.input, e, item.uses, missing === undefined ? '' : `; type "${missing}" is defined by extension "${refusedDefiner.get(missing)}", which did not compose`);
+    for (const type of item.defines) if (!refusedDefiner.has(type)) refusedDefiner.set(type, item.name);
+  };
+  for (const { item, error } of cycles) refuse(item, new CompositionError(error), true);
+  for (const item of ordered) {
+    const { input, namespaced } = item;
+    const owner = `extension "${input.name}"`;
+    try {
       checkClashes(namespaced, owner, typeOwner, fieldOwner);
       current = extend(current, namespaced);
       for (const type of namespaced.ownTypes.values()) typeOwner.set(type, owner);
@@ -72,10 +102,12 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
       }
       accepted.push({ name: input.name, ...namespaced });
     } catch (e) {
-      const error = e instanceof GraphQLError || e instanceof CompositionError ? e : new CompositionError(String((e as Error).message ?? e));
-      rejected.push({ name: input.name, error: new CompositionError(`extension "${input.name}": ${describe(error, input)}`) });
+      refuse(item, e);
     }
   }
+  // Reported in the order given, whatever stage refused them.
+  const position = new Map(inputs.map((input, i) => [input.name, i]));
+  rejected.sort((a, b) => position.get(a.name)! - position.get(b.name)!);
   return { schema: finalSchema(base, accepted, rootNames), accepted, rejected };
 }
 

@@ -8,30 +8,35 @@
  *   only when the property is absent is the extension asked (so it can embed cheap fields and
  *   resolve expensive ones lazily, batched).
  * - Abstract types: the extension answers `__typename` with its own type name; the host maps it
- *   to the composed schema's name.
+ *   to the composed schema's name (lib/schema/boundary.ts). An extension may name its own types,
+ *   the base schema's, and another extension's only if its SDL uses that type.
  *
  * Every call goes through the extension's batching queue: the fields GraphQL asks for in one
  * pass become one `resolve-batch` call.
  */
 import {
-  getNamedType,
+  defaultTypeResolver,
   isAbstractType,
   isInterfaceType,
   isObjectType,
   isUnionType,
+  type GraphQLField,
   type GraphQLFieldResolver,
-  type GraphQLOutputType,
   type GraphQLSchema,
   type GraphQLTypeResolver,
 } from 'graphql';
 import type { Extension } from '../runtime/extension.js';
+import { BadAnswerError, Boundary, type Peer } from './boundary.js';
+import { hasOwn, shown } from './plain-values.js';
 import type { ComposedExtension } from './compose.js';
+import { usedTypes } from './order.js';
 
 /** Attaches resolvers for every accepted extension to `schema` (built for this purpose). */
 export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtension[], extensions: ReadonlyMap<string, Extension>): void {
   const mutationRoot = schema.getMutationType()?.name;
-  /** Every type an extension owns, so base `resolveType`s can recognise them. */
-  const extensionTypes = new Set(composed.flatMap((c) => [...c.ownTypes.values()]));
+  /** Which extension defines each of the extensions' types. */
+  const definedBy = new Map(composed.flatMap((c) => [...c.ownTypes.values()].map((type) => [type, c.name] as const)));
+  const boundary = new Boundary(schema, new Set(definedBy.keys()));
 
   for (const entry of composed) {
     const ext = extensions.get(entry.name);
@@ -39,7 +44,16 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
     const localName = new Map<string, string>();
     for (const [local, global] of entry.roots) localName.set(global, local);
     for (const [local, global] of entry.ownTypes) localName.set(global, local);
-    const toSchemaName = (local: unknown) => (typeof local === 'string' ? entry.ownTypes.get(local) ?? local : local);
+    const uses = usedTypes(entry.document, entry.ownTypes.values());
+    const peer: Peer = {
+      extension: entry.name,
+      toSchema: (local) => entry.ownTypes.get(local) ?? local,
+      toLocal: (global) => localName.get(global) ?? global,
+      mayAnswer: (type) => {
+        const owner = definedBy.get(type);
+        return owner === undefined || owner === entry.name || uses.has(type);
+      },
+    };
 
     // Fields added to roots and base types: always a call.
     for (const [typeName, fields] of entry.addedFields) {
@@ -49,11 +63,7 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       for (const fieldName of fields) {
         const field = typeFields[fieldName]!;
         const isRoot = typeName === schema.getQueryType()?.name || typeName === mutationRoot;
-        field.resolve = callResolver(ext, localName.get(typeName) ?? typeName, fieldName, {
-          root: isRoot,
-          write: typeName === mutationRoot,
-          retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
-        });
+        field.resolve = callResolver(ext, boundary, field, { typeName: peer.toLocal(typeName), root: isRoot, write: typeName === mutationRoot, peer });
       }
     }
 
@@ -62,71 +72,63 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       const type = schema.getType(global);
       if (isObjectType(type)) {
         for (const [fieldName, field] of Object.entries(type.getFields())) {
-          const call = callResolver(ext, local, fieldName, {
-            root: false,
-            write: false,
-            retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
-          });
+          const call = callResolver(ext, boundary, field, { typeName: local, root: false, write: false, peer });
           field.resolve = (source, args, context, info) => {
-            const embedded = (source as Record<string, unknown> | null)?.[fieldName];
-            return embedded !== undefined ? embedded : call(source, args, context, info);
+            if (source === null || typeof source !== 'object' || Array.isArray(source)) {
+              throw new BadAnswerError(entry.name, `the answer for "${local}" must be an object, not ${shown(source)}`, source);
+            }
+            // Only an own property is an embedded value (never `constructor`, `toString`, ...),
+            // converted now that it is read, in the names of the extension that wrote it.
+            if (!hasOwn(source, fieldName) || source[fieldName] === undefined) return call(source, args, context, info);
+            return boundary.answer(field.type, source[fieldName], boundary.writerOf(source) ?? peer);
           };
         }
       } else if (isInterfaceType(type) || isUnionType(type)) {
-        type.resolveType = (value) => toSchemaName((value as { __typename?: unknown } | null)?.__typename) as string | undefined;
+        // The boundary already checked and mapped the answer's `__typename` to the schema's name.
+        type.resolveType = (value) => {
+          const name = boundary.answeredType(value);
+          if (name === undefined) throw new BadAnswerError(entry.name, `an object answered for "${local}" must name its type in "__typename"`, value);
+          return name;
+        };
       }
     }
   }
 
-  // Base interfaces and unions an extension type implements: their own resolveType does not
-  // know the extension's types, so an extension object (already renamed) is recognised first.
-  // (With no extension type there is nothing to recognise, and the schema's types may still be
-  // the application's own objects, which must not be touched.)
-  if (extensionTypes.size === 0) return;
+  // Base interfaces and unions: their own resolveType does not know the extension's objects, so
+  // an extension's object (its `__typename` checked and renamed by the boundary) is recognised first;
+  // anything else gets what graphql-js would have done: the base's resolveType, or without one
+  // the default type resolver (`__typename`, then each possible type's `isTypeOf`).
+  // (With no extension there is nothing to recognise, and the schema's types may still be the
+  // application's own objects, which must not be touched.)
+  if (composed.length === 0) return;
   for (const type of Object.values(schema.getTypeMap())) {
-    if (!isAbstractType(type) || extensionTypes.has(type.name)) continue;
-    const original: GraphQLTypeResolver<unknown, unknown> | undefined | null = type.resolveType;
-    type.resolveType = (value, context, info, abstractType) => {
-      const name = (value as { __typename?: unknown } | null)?.__typename;
-      if (typeof name === 'string' && extensionTypes.has(name)) return name;
-      return original ? original(value, context, info, abstractType) : (name as string | undefined);
-    };
+    if (!isAbstractType(type) || definedBy.has(type.name)) continue;
+    const original: GraphQLTypeResolver<unknown, unknown> = type.resolveType ?? defaultTypeResolver;
+    type.resolveType = (value, context, info, abstractType) => boundary.answeredType(value) ?? original(value, context, info, abstractType);
   }
 }
 
 interface CallOptions {
+  /** The parent type as the extension names it. */
+  typeName: string;
   root: boolean;
   write: boolean;
-  /** Set when the field returns a base abstract type: maps the extension's `__typename`s. */
-  retypes: ((local: unknown) => unknown) | undefined;
+  /** The extension, its type names, what it may answer. */
+  peer: Peer;
 }
 
-function callResolver(ext: Extension, typeName: string, fieldName: string, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
-  return async (source, args, context) => {
+function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<unknown, unknown>, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
+  return async (source, args, context, info) => {
     const value = await ext.resolveField(
       {
-        typeName,
-        fieldName,
-        arguments: args,
-        parent: options.root ? undefined : source,
+        typeName: options.typeName,
+        fieldName: field.name,
+        arguments: boundary.arguments(field, args),
+        parent: options.root ? undefined : boundary.parent(info.parentType, source, options.peer),
         context: (context ?? undefined) as Record<string, unknown> | undefined,
       },
       { write: options.write },
     );
-    return options.retypes ? retype(value, options.retypes) : value;
+    return boundary.answer(field.type, value, options.peer);
   };
-}
-
-/** Renames `__typename` on an object or the objects of a (nested) list. */
-function retype(value: unknown, toSchemaName: (local: unknown) => unknown): unknown {
-  if (Array.isArray(value)) for (const item of value) retype(item, toSchemaName);
-  else if (value !== null && typeof value === 'object' && '__typename' in value) {
-    (value as { __typename: unknown }).__typename = toSchemaName((value as { __typename: unknown }).__typename);
-  }
-  return value;
-}
-
-function returnsBaseAbstract(type: GraphQLOutputType, extensionTypes: Set<string>): boolean {
-  const named = getNamedType(type);
-  return isAbstractType(named) && !extensionTypes.has(named.name);
 }

@@ -1,0 +1,88 @@
+/**
+ * Deciding one change of the serving set: which new versions serve, which are refused, which
+ * serving extensions stop (a type they used left), and the composed schema with resolvers.
+ *
+ * Serving extensions are listed first and new versions after them (each group by name), so a
+ * newcomer that clashes with a serving extension is the one refused; composition then orders
+ * them by dependency (lib/schema/order.ts). A refused new version leaves its previous version
+ * in the schema: the set is composed again without it.
+ */
+import type { GraphQLSchema } from 'graphql';
+import type { Extension } from '../runtime/extension.js';
+import { composeSchema, type Composition } from '../schema/compose.js';
+import type { NamespaceMode } from '../schema/namespace.js';
+import { attachResolvers } from '../schema/routing.js';
+
+/** Why an extension did not compose. */
+export type Rejection = Composition['rejected'][number];
+
+/** The result of {@link recompose}. */
+export interface Recomposition {
+  /** The schema to publish, resolvers attached. */
+  schema: GraphQLSchema;
+  /** Every extension that serves in it. */
+  serving: Extension[];
+  /** New versions that start serving, in name order. */
+  started: Extension[];
+  /** New versions refused: they never serve. */
+  refused: Map<Extension, Rejection>;
+  /** Serving extensions that no longer compose: they stop. */
+  stopped: Map<Extension, Rejection>;
+  /** The type names the started extensions define. */
+  defined: Set<string>;
+}
+
+/** What {@link recompose} needs to know of the host. */
+export interface RecomposeInput {
+  base: GraphQLSchema | undefined;
+  /** The extensions serving now. */
+  serving: Extension[];
+  /** New versions. */
+  incoming: Extension[];
+  /** Names of the extensions whose files were removed. */
+  removed: string[];
+  /** True if a version of `name` serves now (its refused new version then leaves it serving). */
+  isServing(name: string): boolean;
+  namespaceOf(name: string): NamespaceMode;
+}
+
+/** Composes `established` + `incoming`; see the module comment. */
+export function recompose(input: RecomposeInput): Recomposition {
+  const byName = (a: Extension, b: Extension) => a.name.localeCompare(b.name);
+  const compose = (candidates: Extension[]) => {
+    // A serving extension stays unless this change replaces or removes it.
+    const replaced = new Set([...candidates.map((e) => e.name), ...input.removed]);
+    const established = input.serving.filter((e) => !replaced.has(e.name)).sort(byName);
+    const all = [...established, ...candidates];
+    const composition = composeSchema(
+      input.base,
+      all.map((ext) => ({ name: ext.name, sdl: ext.sdl, namespace: input.namespaceOf(ext.name) })),
+    );
+    return { composition, established, all, rejected: new Map(composition.rejected.map((r) => [r.name, r])) };
+  };
+  let candidates = [...input.incoming].sort(byName);
+  let composed = compose(candidates);
+  const refused = new Map<Extension, Rejection>();
+  const refuse = () => {
+    for (const ext of candidates) if (composed.rejected.has(ext.name)) refused.set(ext, composed.rejected.get(ext.name)!);
+    candidates = candidates.filter((ext) => !refused.has(ext));
+  };
+  refuse();
+  if ([...refused.keys()].some((ext) => input.isServing(ext.name))) {
+    // Compose again without them: their serving versions stay.
+    composed = compose(candidates);
+    refuse();
+  }
+  const { composition, established, all, rejected } = composed;
+  const serving = all.filter((ext) => !rejected.has(ext.name));
+  attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])));
+  const started = new Set(candidates.map((ext) => ext.name));
+  return {
+    schema: composition.schema,
+    serving,
+    started: candidates,
+    refused,
+    stopped: new Map(established.filter((ext) => rejected.has(ext.name)).map((ext) => [ext, rejected.get(ext.name)!])),
+    defined: new Set(composition.accepted.filter((a) => started.has(a.name)).flatMap((a) => [...a.ownTypes.values()])),
+  };
+}
