@@ -10,9 +10,15 @@
  *   better-sqlite3's `safeIntegers`, so the host never holds a rounded value.)
  * - **BLOB**: a base64 JSON string.
  *
- * In parameters, `true`/`false` bind as 1/0 and arrays/objects bind as their JSON text (ready for
- * SQLite's `json_*` functions). A big integer can be sent as a decimal string: a column with
- * INTEGER affinity stores it as an exact integer.
+ * In parameters, a JSON number that is an integer within ±(2^53 − 1) binds as an SQLite INTEGER
+ * and any other number as a REAL (better-sqlite3 alone would bind every JS number as REAL:
+ * `typeof(?)` would say `real` for `1`, and `1` would be stored in a TEXT column as `'1.0'`).
+ * `true`/`false` bind as INTEGER 1/0 and arrays/objects as their JSON text (ready for SQLite's
+ * `json_*` functions). A big integer can be sent as a decimal string: a column with INTEGER
+ * affinity stores it as an exact integer.
+ *
+ * An array binds by position; when the statement uses numbered parameters (`?1`, `?2`), element
+ * `k` (from 0) binds `?<k+1>`, so `?1` may appear twice and `?2` before `?1`.
  */
 
 /** The values better-sqlite3 binds. */
@@ -46,9 +52,21 @@ export function parseParams(json: Uint8Array): BoundParams {
 }
 
 function toBindable(v: unknown): Bindable {
-  if (v === null || typeof v === 'number' || typeof v === 'string') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (v === null || typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 1n : 0n;
   return JSON.stringify(v);
+}
+
+/**
+ * `params` as better-sqlite3 binds them to a statement: an array for a statement with
+ * numbered parameters becomes `{ "1": a[0], "2": a[1], ... }` (better-sqlite3 names `?1` "1").
+ */
+export function forStatement(params: BoundParams, numberedParameters: boolean): BoundParams {
+  if (!numberedParameters || !Array.isArray(params)) return params;
+  const numbered: Record<string, Bindable> = {};
+  params.forEach((v, i) => (numbered[String(i + 1)] = v));
+  return numbered;
 }
 
 /** Replaces, in place, the values of `row` that JSON cannot carry exactly (see module doc). */
