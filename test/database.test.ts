@@ -130,6 +130,15 @@ describe('SQL sandbox', () => {
     ['COMMIT', 'COMMIT'],
     ['END', 'END TRANSACTION'],
     ['ROLLBACK', 'ROLLBACK'],
+    // Issue 11 row 1: `trigger` and `begin` as column names do not open a trigger body.
+    ['COMMIT', "CREATE TABLE IF NOT EXISTS x1(trigger, begin); COMMIT; INSERT INTO t(v) VALUES('after')"],
+    ['COMMIT', 'CREATE TABLE m1(x, trigger, y, begin); CREATE TABLE m2(end); COMMIT'],
+    ['BEGIN', 'CREATE INDEX trigger ON t(begin); BEGIN'],
+    // Issue 11 row 8: the function form of the refused PRAGMA compile_options; foreign_keys is the host's.
+    ['sqlite_compileoption_get', 'SELECT sqlite_compileoption_get(0)'],
+    ['sqlite_compileoption_used', "SELECT sqlite_compileoption_used('THREADSAFE')"],
+    ['PRAGMA foreign_keys', 'pragma foreign_keys = ON'],
+    ['PRAGMA foreign_keys', 'PRAGMA foreign_keys(0)'],
   ];
   for (const [rule, sql] of refused) {
     it(`refuses ${JSON.stringify(sql)}`, () => {
@@ -142,7 +151,11 @@ describe('SQL sandbox', () => {
     'SELECT 1 -- ATTACH in a comment',
     'PRAGMA user_version',
     'PRAGMA user_version = 3',
-    'pragma foreign_keys = ON',
+    'PRAGMA foreign_keys',
+    'CREATE TABLE x1(trigger, begin)',
+    'CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2; END',
+    'CREATE TEMPORARY TRIGGER IF NOT EXISTS tr AFTER INSERT ON t WHEN CASE WHEN 1 THEN 1 END BEGIN SELECT CASE 1 WHEN 1 THEN 2 END; END',
+    'EXPLAIN QUERY PLAN SELECT 1',
     "PRAGMA table_info('t')",
     'PRAGMA main.table_info(t)',
     'SELECT * FROM pragma_table_info(\'t\')',

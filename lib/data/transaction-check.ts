@@ -8,7 +8,9 @@
  * (`SAVEPOINT` / `RELEASE` / `ROLLBACK TO` compile to `Savepoint` and stay allowed: inside the
  * host's `BEGIN` they cannot end it.)
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+
+const { SqliteError } = Database;
 import { SqlRefused } from './sql-guard.js';
 
 /**
@@ -19,11 +21,21 @@ import { SqlRefused } from './sql-guard.js';
  */
 export function assertNoTransactionControl(db: Database.Database, sql: string): void {
   if (/^\s*explain\b/i.test(sql)) return;
-  let program: Array<{ opcode: string }>;
+  let explain: Database.Statement;
   try {
-    program = db.prepare(`EXPLAIN ${sql}`).all() as Array<{ opcode: string }>;
+    explain = db.prepare(`EXPLAIN ${sql}`);
   } catch (e) {
     throw new SqlRefused('transaction control', `the statement could not be checked: ${(e as Error).message}`);
+  }
+  let program: Array<{ opcode: string }>;
+  try {
+    program = explain.all() as Array<{ opcode: string }>;
+  } catch (e) {
+    // better-sqlite3 refuses to run a statement with unbound parameters (a RangeError or
+    // TypeError, not a SqliteError). No transaction-control statement takes a parameter: its
+    // grammar has no expression.
+    if (!(e instanceof SqliteError)) return;
+    throw new SqlRefused('transaction control', `the statement could not be checked: ${e.message}`);
   }
   if (program.some((op) => op.opcode === 'AutoCommit')) {
     throw new SqlRefused(
