@@ -164,6 +164,8 @@ export class ExtensionDatabase {
    * `query_only` is restored and fails the call with {@link TransactionStateLost}.
    */
   read<T>(fn: () => T): T {
+    // (Read back with a fresh `PRAGMA`, ~8 µs: SQLite sets flag pragmas when it *compiles* them,
+    // so a statement prepared once would report the value at its compile time.)
     if (this.#writing) return fn();
     try {
       return fn();

@@ -6,7 +6,9 @@
  * would begin, commit or roll back a transaction is refused before it runs.
  *
  * (`SAVEPOINT` / `RELEASE` / `ROLLBACK TO` compile to `Savepoint` and stay allowed: inside the
- * host's `BEGIN` they cannot end it.)
+ * host's `BEGIN` they cannot end it.) Compiling is not always free of effects — SQLite applies a
+ * flag `PRAGMA` such as `query_only` when it compiles it — so this runs only after the SQL guard
+ * has refused every pragma but the harmless ones.
  */
 import Database from 'better-sqlite3';
 
