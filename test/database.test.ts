@@ -3,11 +3,13 @@
  * beyond 2^53, transactions, read-only mode, and the SQL sandbox (also from inside a guest).
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
 import { ExtensionDatabase } from '../lib/data/database.js';
 import { databasePath } from '../lib/data/names.js';
 import { assertSqlAllowed, SqlRefused } from '../lib/data/sql-guard.js';
+import { storageFaultOf, StorageFaultError } from '../lib/data/storage-fault.js';
 import { loadExtension } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { fixturePath, rejection, tempDir, TEST_CACHE_DIR } from './helpers.js';
@@ -194,5 +196,48 @@ describe('SQL sandbox', () => {
     const strays = readdirSync(tmpdir()).filter((f) => !tmpBefore.has(f) && /other|copy|evil|etilqs/.test(f));
     assert.deepEqual(strays, [], 'no file outside dataDir');
     cleanup();
+  });
+});
+
+describe('storage faults', () => {
+  // better-sqlite3's own error class, as it throws it; the codes are SQLite's extended result codes.
+  const error = (code: string) => new Database.SqliteError('message from SQLite', code);
+
+  it('classifies SQLite result codes: full, I/O, corrupt, and nothing else', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['SQLITE_FULL', 'full'],
+      ['SQLITE_IOERR', 'io'],
+      ['SQLITE_IOERR_WRITE', 'io'],
+      ['SQLITE_IOERR_FSYNC', 'io'],
+      ['SQLITE_CORRUPT', 'corrupt'],
+      ['SQLITE_CORRUPT_INDEX', 'corrupt'],
+      ['SQLITE_NOTADB', 'corrupt'],
+      ['SQLITE_BUSY', undefined],
+      ['SQLITE_CONSTRAINT_UNIQUE', undefined],
+      ['SQLITE_ERROR', undefined],
+    ];
+    for (const [code, kind] of cases) {
+      const fault = storageFaultOf(error(code), '/secret/host/path/forge_ext_x.db');
+      assert.equal(fault?.kind, kind, code);
+      if (fault) {
+        assert.equal(fault.sqliteCode, code);
+        assert.ok(fault.message.includes('forge_ext_x.db') && !fault.message.includes('/secret/'), fault.message);
+      }
+    }
+  });
+
+  it('a file that is not a database fails to open with a corrupt fault and is not written', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const path = databasePath(dir, 'junk');
+      writeFileSync(path, Buffer.alloc(8192, 7));
+      assert.throws(
+        () => new ExtensionDatabase(dir, 'junk', { verifyIntegrity: true }),
+        (e: unknown) => e instanceof StorageFaultError && e.fault.kind === 'corrupt' && e.fault.sqliteCode === 'SQLITE_NOTADB',
+      );
+      assert.deepEqual(readFileSync(path), Buffer.alloc(8192, 7));
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -54,7 +54,7 @@ function faultMessage(kind: StorageFaultKind, code: string, detail: string, path
     case 'corrupt':
       return (
         `storage: the database file ${file} is damaged (${code}: ${detail}). The host stopped the extension and ` +
-        `makes no write to the file. Restore it from a backup (or salvage it with \`sqlite3 ${file} .recover\`), then reload the extension.`
+        `makes no write to the file. Restore it from a backup (or salvage it with \`sqlite3 ${file} .recover\`), then restart the host (an unchanged .wasm is not reloaded).`
       );
   }
 }

@@ -211,15 +211,13 @@ export class GuestInstance {
    * guest that could not cope with the `err`) is reported as the storage fault.
    */
   #crashed(e: unknown, step?: string): InstanceCallError {
-    if (e instanceof InstanceCallError) return e;
-    if (e instanceof StorageFaultError) {
-      this.#db.takeFault();
-      return new InstanceCallError(storageFailure(e.fault));
-    }
-    if (e instanceof TransactionStateLost) return new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
-    const fault = this.#db.takeFault();
-    this.#exports = undefined;
+    // Taken whatever happened, so no fault outlives its call.
+    const fault = e instanceof StorageFaultError ? (this.#db.takeFault(), e.fault) : this.#db.takeFault();
+    const trapped = !(e instanceof InstanceCallError || e instanceof StorageFaultError || e instanceof TransactionStateLost);
+    if (trapped) this.#exports = undefined;
     if (fault) return new InstanceCallError(storageFailure(fault));
+    if (e instanceof InstanceCallError) return e;
+    if (e instanceof TransactionStateLost) return new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
     const atLimit = this.#memories.some((m) => m.buffer.byteLength >= this.#spec.memoryLimitBytes * 0.9);
     const detail = e instanceof Error ? e.message : String(e);
     if (atLimit) return new InstanceCallError({ code: 'EXTENSION_MEMORY_LIMIT', message: this.#outOfMemory(step) });
