@@ -196,29 +196,31 @@ describe('data layer: a damaged database gets no write (issue 11 row 5)', functi
     closeSync(fd);
   }
 
-  it('found at load (quick_check): the extension fails with a status error and an event, the file is untouched', async () => {
-    const file = await fourMegabytes();
-    overwritePage(file, 600);
-    const before = sha256(file);
-    const exts = extensionsDir({ 'probe.wasm': 'probe' });
-    const logger = recordingLogger();
-    const host = createExtensionHost(exts.dir, { dataDir: dir, cacheDir: TEST_CACHE_DIR, logger, watch: false, isolation: 'inline' });
-    const failed: Array<{ name: string; error?: Error }> = [];
-    host.on('failed', (event: { name: string; error?: Error }) => failed.push(event));
-    try {
-      await host.ready();
-      const [status] = host.status();
-      assert.equal(status!.state, 'failed');
-      assert.match(status!.error!, /failed at database: storage: the database file forge_ext_probe\.db is damaged/);
-      assert.match(status!.error!, /makes no write.*Restore it from a backup/);
-      assert.equal(failed.length, 1);
-      assert.ok(logger.lines.some((l) => l.level === 'error' && /forge_ext_probe\.db is damaged/.test(l.msg)));
-      assert.equal(sha256(file), before, 'the damaged file got no write');
-    } finally {
-      await host.close();
-      exts.cleanup();
-    }
-  });
+  for (const isolation of ['inline', 'worker'] as const) {
+    it(`found at load (quick_check, ${isolation}): the extension fails with a status error and an event, the file is untouched`, async () => {
+      const file = await fourMegabytes();
+      overwritePage(file, 600);
+      const before = sha256(file);
+      const exts = extensionsDir({ 'probe.wasm': 'probe' });
+      const logger = recordingLogger();
+      const host = createExtensionHost(exts.dir, { dataDir: dir, cacheDir: TEST_CACHE_DIR, logger, watch: false, isolation });
+      const failed: Array<{ name: string; error?: Error }> = [];
+      host.on('failed', (event: { name: string; error?: Error }) => failed.push(event));
+      try {
+        await host.ready();
+        const [status] = host.status();
+        assert.equal(status!.state, 'failed');
+        assert.match(status!.error!, /failed at database: storage: the database file forge_ext_probe\.db is damaged/);
+        assert.match(status!.error!, /makes no write.*Restore it from a backup/);
+        assert.equal(failed.length, 1);
+        assert.ok(logger.lines.some((l) => l.level === 'error' && /forge_ext_probe\.db is damaged/.test(l.msg)));
+        assert.equal(sha256(file), before, 'the damaged file got no write');
+      } finally {
+        await host.close();
+        exts.cleanup();
+      }
+    });
+  }
 
   for (const isolation of ['inline', 'worker'] as const) {
     it(`found at run time (SQLITE_CORRUPT, ${isolation}): EXTENSION_STORAGE, the extension stops for good, no write reaches the file`, async () => {
