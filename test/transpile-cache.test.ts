@@ -77,6 +77,16 @@ describe('transpile cache: damaged entries heal, damaged glue never runs (issue 
     });
   }
 
+  it('glue changed on disk after it was verified never runs: the host imports the bytes it checked', async () => {
+    const cacheDir = join(dir, 'cache');
+    const entry = await primedEntry(cacheDir);
+    const compiled = await new ComponentCompiler(cacheDir).compile(readFileSync(fixturePath('counter')), CAP);
+    damages[0]![1](entry);
+    const glue = (await import(compiled.glueUrl)) as { instantiate?: unknown };
+    assert.equal(typeof glue.instantiate, 'function');
+    assert.equal(existsSync(marker), false, 'the appended code never ran');
+  });
+
   it('an intact entry is used without a warning or a transpile', async () => {
     const cacheDir = join(dir, 'cache');
     const entry = await primedEntry(cacheDir);

@@ -10,18 +10,17 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { inspectComponent, type ComponentInfo } from './component-check.js';
 import { limitMemory } from './memory-limit.js';
 import { DEBUG_LOG_DEFINITION } from './transpile.js';
-import { discardEntry, GLUE_FILE, readEntry, writeEntry, type CacheEntry } from './transpile-cache.js';
+import { discardEntry, readEntry, writeEntry, type CacheEntry } from './transpile-cache.js';
 import { transpileInWorker } from './transpile-pool.js';
 
 /** A component compiled for one memory cap: what an instance (inline or in a worker) needs. */
 export interface CompiledComponent {
   /** sha256 (hex) of the component's bytes: its version. */
   sha256: string;
-  /** `file:` URL of the glue module on disk (workers import it too). */
+  /** `data:` URL of the verified glue module source (workers import it too). */
   glueUrl: string;
   /** Compiled core modules by the file name the glue asks for. Shareable with workers. */
   modules: Record<string, WebAssembly.Module>;
@@ -105,8 +104,9 @@ export class ComponentCompiler {
         throw new CompileStepError('compile', (e as Error).message);
       }
     }
-    // The glue's hash is part of its URL: a re-transpiled glue is a new module, never the old one.
-    const glueUrl = `${pathToFileURL(join(dir, GLUE_FILE)).href}?sha256=${entry.glueSha256}`;
+    // The host imports the very bytes it verified (a `data:` URL), not the file: nothing written
+    // to the cache after the check can run. The glue imports nothing, so it needs no file URL.
+    const glueUrl = `data:text/javascript;base64,${Buffer.from(entry.glue).toString('base64')}`;
     return { sha256, glueUrl, modules, info, memoryLimitBytes };
   }
 

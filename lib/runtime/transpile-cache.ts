@@ -3,9 +3,10 @@
  * `<cacheDir>/<sha256>-<toolchain tag>/`, holding `glue.mjs`, the core modules and
  * `manifest.json` — the sha256 of every file, recorded when the entry was written.
  *
- * The host imports `glue.mjs` (code that runs in the host process), so an entry is used only if
- * every file still has the hash its manifest recorded: appended code, a truncated file or a
- * flipped byte makes the entry a miss (it is deleted and the component transpiled again). Entries
+ * The glue is code that runs in the host process, so an entry is used only if every file still
+ * has the hash its manifest recorded: appended code, a truncated file or a flipped byte makes the
+ * entry a miss (it is deleted and the component transpiled again). The host then imports the
+ * bytes it verified (see `compile.ts`), never the file again. Entries
  * are written to a temporary directory, each file fsynced, and renamed into place, so a crash
  * leaves either a whole entry or none.
  */
@@ -18,10 +19,10 @@ import type { Transpiled } from './transpile.js';
 export const GLUE_FILE = 'glue.mjs';
 const MANIFEST_FILE = 'manifest.json';
 
-/** A verified cache entry: the core modules, and the glue's hash (part of its import URL). */
+/** A verified cache entry: the glue's source and the core modules. */
 export interface CacheEntry {
+  glue: string;
   coreModules: Record<string, Uint8Array>;
-  glueSha256: string;
 }
 
 interface Manifest {
@@ -48,16 +49,17 @@ export async function readEntry(dir: string, warn: (message: string) => void): P
   try {
     const manifest = JSON.parse(manifestText) as Manifest;
     const files = Object.entries(manifest.files ?? {});
-    const glueSha256 = manifest.files?.[GLUE_FILE];
-    if (!glueSha256) return discard(dir, `its manifest lists no ${GLUE_FILE}`, warn);
+    if (!manifest.files?.[GLUE_FILE]) return discard(dir, `its manifest lists no ${GLUE_FILE}`, warn);
+    let glue = '';
     const coreModules: Record<string, Uint8Array> = {};
     for (const [file, expected] of files) {
       if (file.includes('/') || file.includes('\\')) return discard(dir, `its manifest names ${JSON.stringify(file)}`, warn);
       const bytes = await readFile(join(dir, file));
       if (sha256(bytes) !== expected) return discard(dir, `${file} does not match the hash recorded when it was written`, warn);
       if (file.endsWith('.wasm')) coreModules[file] = bytes;
+      if (file === GLUE_FILE) glue = bytes.toString('utf8');
     }
-    return { coreModules, glueSha256 };
+    return { glue, coreModules };
   } catch (e) {
     return discard(dir, `it cannot be read (${(e as Error).message})`, warn);
   }
@@ -89,7 +91,7 @@ export async function writeEntry(dir: string, transpiled: Transpiled): Promise<C
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  return { coreModules: transpiled.coreModules, glueSha256: manifest.files[GLUE_FILE]! };
+  return { glue: transpiled.glue, coreModules: transpiled.coreModules };
 }
 
 async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
