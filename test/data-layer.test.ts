@@ -107,6 +107,30 @@ describe('data layer: values bind as written (issue 11 rows 3-4)', () => {
     // '?1' inside a string literal is not a parameter: plain `?` still binds in order.
     assert.deepEqual(await read(ext, "SELECT '?1' AS lit, ? AS p", [5]), [{ lit: '?1', p: 5 }]);
   });
+
+  it('row 4: an array binds by SQLite\'s index whatever the parameter form; a wrong count is an error', async () => {
+    // Gaps: `?3` alone is index 3 (indexes 1 and 2 exist, unnamed).
+    assert.deepEqual(await read(ext, 'SELECT ?3 AS c', [1, 2, 3]), [{ c: 3 }]);
+    // `?` after `?1` is index 2; `:name`, `@name`, `$name` take the next index, once per name.
+    assert.deepEqual(await read(ext, 'SELECT ?1 AS a, ? AS b', [1, 2]), [{ a: 1, b: 2 }]);
+    assert.deepEqual(await read(ext, 'SELECT :x AS x, @y AS y, :x AS x2, $z AS z, ? AS w', [1, 2, 3, 4]), [{ x: 1, y: 2, x2: 1, z: 3, w: 4 }]);
+    // The object form keeps working, with or without the prefix.
+    assert.deepEqual(await read(ext, 'SELECT $a AS a, @b AS b, :c AS c', { $a: 1, b: 2, ':c': 3 }), [{ a: 1, b: 2, c: 3 }]);
+    // `? ... ?1` is one index (SQLite numbers `?` as 1, and `?1` is 1): a second value would be
+    // silently dropped, so it is refused, like any array whose length is not the index count.
+    for (const [sql, params, takes] of [
+      ['SELECT ? AS a, ?1 AS b', [1, 2], '1 parameter (?1)'],
+      ['SELECT ?3 AS c', [1], '3 parameters (?1 to ?3)'],
+      ['SELECT ? AS a', [1, 2], '1 parameter (?1)'],
+      ['SELECT 1 AS a', [1], 'no parameters'],
+    ] as const) {
+      const e = await rejection(read(ext, sql, params));
+      assert.equal(e['code'], 'EXTENSION_ERROR');
+      assert.match(e.message, new RegExp(`the statement takes ${takes.replace(/[?()]/g, '\\$&')}, but params has ${params.length} value`));
+    }
+    // The extension keeps serving.
+    assert.deepEqual(await read(ext, 'SELECT ?1 AS a', [1]), [{ a: 1 }]);
+  });
 });
 
 describe('data layer: what an extension is told and may ask (issue 11 rows 6, 8)', () => {

@@ -20,7 +20,7 @@ import { basename } from 'node:path';
 import Database from 'better-sqlite3';
 import { databasePath } from './names.js';
 import { assertSqlAllowed, splitStatements } from './sql-guard.js';
-import { forStatement, jsonBytes, parseParams, toJsonInteger, toJsonRow, type BoundParams } from './json-values.js';
+import { bindArguments, jsonBytes, parseParams, toJsonInteger, toJsonRow } from './json-values.js';
 import { integrityFault, storageFaultOf, StorageFaultError, type StorageFault } from './storage-fault.js';
 import { assertNoTransactionControl, TransactionStateLost } from './transaction-check.js';
 
@@ -47,10 +47,10 @@ export interface DatabaseOptions {
 }
 
 type Statement = Database.Statement<unknown[], unknown>;
-/** A prepared statement and how its array parameters bind. */
+/** A prepared statement and its parameters by index (how an array binds). */
 interface Prepared {
   stmt: Statement;
-  numberedParameters: boolean;
+  parameters: Array<string | null>;
 }
 
 /** One extension's database connection. Errors are thrown as `Error`s with SQLite's message. */
@@ -94,21 +94,21 @@ export class ExtensionDatabase {
 
   /** Runs one statement and returns its rows as JSON bytes (`[{...}, ...]`). */
   query(sql: string, params: Uint8Array): Uint8Array {
-    const { stmt, numberedParameters } = this.#prepare(sql);
-    const bound = forStatement(parseParams(params), numberedParameters);
+    const { stmt, parameters } = this.#prepare(sql);
+    const args = bindArguments(parseParams(params), parameters);
     if (!stmt.reader) {
-      this.#run(stmt, bound);
+      this.#run(stmt, args);
       return jsonBytes([]);
     }
-    const rows = this.#sqlite(() => (Array.isArray(bound) ? stmt.all(...bound) : stmt.all(bound)) as Record<string, unknown>[]);
+    const rows = this.#sqlite(() => stmt.all(...args) as Record<string, unknown>[]);
     for (const row of rows) toJsonRow(row);
     return jsonBytes(rows);
   }
 
   /** Runs one statement and returns `{"changes":n,"lastInsertRowid":n}` as JSON bytes. */
   execute(sql: string, params: Uint8Array): Uint8Array {
-    const { stmt, numberedParameters } = this.#prepare(sql);
-    const info = this.#run(stmt, forStatement(parseParams(params), numberedParameters));
+    const { stmt, parameters } = this.#prepare(sql);
+    const info = this.#run(stmt, bindArguments(parseParams(params), parameters));
     return jsonBytes({
       changes: info.changes,
       lastInsertRowid: typeof info.lastInsertRowid === 'bigint' ? toJsonInteger(info.lastInsertRowid) : info.lastInsertRowid,
@@ -209,7 +209,7 @@ export class ExtensionDatabase {
     }
     assertSqlAllowed(sql);
     const [only] = splitStatements(sql);
-    const prepared = { stmt: this.#compile(sql), numberedParameters: only?.numberedParameters ?? false };
+    const prepared = { stmt: this.#compile(sql), parameters: only?.parameters ?? [] };
     if (this.#statements.size >= this.#cacheSize) {
       this.#statements.delete(this.#statements.keys().next().value!);
     }
@@ -225,8 +225,8 @@ export class ExtensionDatabase {
     return stmt;
   }
 
-  #run(stmt: Statement, bound: BoundParams): Database.RunResult {
-    return this.#sqlite(() => (Array.isArray(bound) ? stmt.run(...bound) : stmt.run(bound)));
+  #run(stmt: Statement, args: unknown[]): Database.RunResult {
+    return this.#sqlite(() => stmt.run(...args));
   }
 
   #rollback(): void {

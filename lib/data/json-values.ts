@@ -17,8 +17,9 @@
  * `json_*` functions). A big integer can be sent as a decimal string: a column with INTEGER
  * affinity stores it as an exact integer.
  *
- * An array binds by position; when the statement uses numbered parameters (`?1`, `?2`), element
- * `k` (from 0) binds `?<k+1>`, so `?1` may appear twice and `?2` before `?1`.
+ * An array binds by SQLite's parameter index: element `k` (from 0) binds index `k + 1`, so
+ * `?1` may appear twice, `?2` before `?1`, and `?` mixes with `?NNN` as SQLite numbers them
+ * ({@link bindArguments}).
  */
 
 /** The values better-sqlite3 binds. */
@@ -59,14 +60,35 @@ function toBindable(v: unknown): Bindable {
 }
 
 /**
- * `params` as better-sqlite3 binds them to a statement: an array for a statement with
- * numbered parameters becomes `{ "1": a[0], "2": a[1], ... }` (better-sqlite3 names `?1` "1").
+ * `params` as the arguments of better-sqlite3's `run`/`all` for a statement whose parameters are
+ * `parameters` (see `SqlStatement.parameters`).
+ *
+ * An object goes as it is (better-sqlite3 binds `:id`, `@id`, `$id` and `?1` from the keys `id`
+ * and `1`). An array binds by SQLite's index: element `k` (from 0) binds index `k + 1`, whatever
+ * its form (`?`, `?NNN`, `:name`), so `?2` may come before `?1`, `?1` may appear twice, `?` and
+ * `?1` mix as SQLite numbers them, and `?3` alone takes the third element. It must have exactly
+ * one element per index; otherwise an `Error` says how many the statement takes.
  */
-export function forStatement(params: BoundParams, numberedParameters: boolean): BoundParams {
-  if (!numberedParameters || !Array.isArray(params)) return params;
-  const numbered: Record<string, Bindable> = {};
-  params.forEach((v, i) => (numbered[String(i + 1)] = v));
-  return numbered;
+export function bindArguments(params: BoundParams, parameters: ReadonlyArray<string | null>): unknown[] {
+  if (!Array.isArray(params)) return [params];
+  if (params.length !== parameters.length) {
+    const n = parameters.length;
+    const forms = n === 0 ? 'no parameters' : n === 1 ? '1 parameter (?1)' : `${n} parameters (?1 to ?${n})`;
+    throw new Error(`the statement takes ${forms}, but params has ${params.length} value${params.length === 1 ? '' : 's'}`);
+  }
+  // better-sqlite3 binds unnamed indexes from its positional arguments, in order, and named ones
+  // from an object keyed by the name without its first character.
+  const positional: Bindable[] = [];
+  const named: Record<string, Bindable> = {};
+  parameters.forEach((name, i) => {
+    if (name === null) positional.push(params[i]!);
+    else {
+      const key = name.slice(1);
+      if (key in named) throw new Error(`parameters ${parameters.find((other) => other !== name && other?.slice(1) === key)} and ${name} cannot both be bound: pass an object`);
+      named[key] = params[i]!;
+    }
+  });
+  return Object.keys(named).length > 0 ? [...positional, named] : positional;
 }
 
 /** Replaces, in place, the values of `row` that JSON cannot carry exactly (see module doc). */

@@ -99,10 +99,16 @@ function tokenize(sql: string): Token[] {
       while (j < n && WORD_PART.test(sql[j]!)) j++;
       tokens.push({ kind: 'word', text: sql.slice(i, j).toLowerCase(), at: i });
       i = j;
-    } else if (c === '?' && /[0-9]/.test(sql[i + 1] ?? '')) {
-      // A numbered parameter `?NNN` (binds by number, not by order of appearance).
+    } else if (c === '?') {
+      // `?` or a numbered parameter `?NNN` (binds by number, not by order of appearance).
       let j = i + 1;
       while (j < n && /[0-9]/.test(sql[j]!)) j++;
+      tokens.push({ kind: 'param', text: sql.slice(i, j), at: i });
+      i = j;
+    } else if ((c === ':' || c === '@' || c === '$') && WORD_PART.test(sql[i + 1] ?? '')) {
+      // A named parameter `:name`, `@name`, `$name` (SQLite: the prefix, then identifier characters).
+      let j = i + 1;
+      while (j < n && WORD_PART.test(sql[j]!)) j++;
       tokens.push({ kind: 'param', text: sql.slice(i, j), at: i });
       i = j;
     } else if (c === ';' || c === '(' || c === ')' || c === '.' || c === '=' || c === ',') {
@@ -127,8 +133,13 @@ const isIdent = (t: Token | undefined, name: string): boolean =>
 export interface SqlStatement {
   /** The statement's text, without the `;` that ends it. */
   text: string;
-  /** True if it uses numbered parameters (`?1`, `?2`): they bind by number, not by order. */
-  numberedParameters: boolean;
+  /**
+   * The statement's parameters by SQLite's index (element 0 is `?1`): the name SQLite gives the
+   * index (`?3`, `:id`, `@id`, `$id`), or `null` for an anonymous `?` and for an index no
+   * parameter names (`?3` alone has indexes 1 and 2 unnamed). Its length is SQLite's
+   * `sqlite3_bind_parameter_count`.
+   */
+  parameters: Array<string | null>;
 }
 
 /**
@@ -140,8 +151,33 @@ export interface SqlStatement {
 export function splitStatements(sql: string): SqlStatement[] {
   return statementTokens(sql).map(({ tokens, end }) => ({
     text: sql.slice(tokens[0]!.at, end),
-    numberedParameters: tokens.some((t) => t.kind === 'param'),
+    parameters: parameterIndexes(tokens),
   }));
+}
+
+/**
+ * Numbers the parameters the way SQLite does (`sqlite3ExprAssignVarNumber`): `?` takes the next
+ * index; `?NNN` is index NNN; a name reuses the index of its first appearance or takes the next.
+ */
+function parameterIndexes(tokens: Token[]): Array<string | null> {
+  const names: Array<string | null> = [];
+  const byName = new Map<string, number>();
+  for (const t of tokens) {
+    if (t.kind !== 'param') continue;
+    if (t.text === '?') {
+      names.push(null);
+    } else if (t.text.startsWith('?')) {
+      const index = Number(t.text.slice(1));
+      // Out of range (?0, ?32767...): SQLite refuses the statement before anything binds.
+      if (!Number.isSafeInteger(index) || index < 1 || index > 32766) continue;
+      while (names.length < index) names.push(null);
+      names[index - 1] ??= `?${index}`;
+    } else if (!byName.has(t.text)) {
+      names.push(t.text);
+      byName.set(t.text, names.length);
+    }
+  }
+  return names;
 }
 
 function statementTokens(sql: string): Array<{ tokens: Token[]; end: number }> {
