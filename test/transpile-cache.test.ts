@@ -4,7 +4,7 @@
  * fresh compiler standing for a restarted server (no in-memory cache).
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ComponentCompiler } from '../lib/runtime/compile.js';
 import { loadExtension } from '../lib/runtime/load.js';
@@ -51,6 +51,24 @@ describe('transpile cache: damaged entries heal, damaged glue never runs (issue 
     ['a missing core module', (entry) => rmSync(coreModule(entry))],
     ['a missing manifest', (entry) => rmSync(join(entry, 'manifest.json'))],
     ['a manifest that is not JSON', (entry) => writeFileSync(join(entry, 'manifest.json'), '{')],
+    [
+      'a manifest naming a file outside the entry',
+      (entry) => {
+        const manifest = JSON.parse(readFileSync(join(entry, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
+        manifest.files['../outside.wasm'] = manifest.files['glue.mjs']!;
+        writeFileSync(join(entry, 'manifest.json'), JSON.stringify(manifest));
+      },
+    ],
+    ['the entry replaced by a file', (entry) => (rmSync(entry, { recursive: true }), writeFileSync(entry, 'not a directory'))],
+    [
+      'the entry a symlink to a tampered copy elsewhere',
+      (entry) => {
+        const elsewhere = join(dir, 'elsewhere');
+        renameSync(entry, elsewhere);
+        symlinkSync(elsewhere, entry);
+        damages[0]![1](elsewhere);
+      },
+    ],
   ];
 
   for (const [label, damage] of damages) {
@@ -73,6 +91,7 @@ describe('transpile cache: damaged entries heal, damaged glue never runs (issue 
       assert.equal(warnings.length, 1, JSON.stringify(logger.lines));
       assert.match(warnings[0]!.msg, /transpile cache entry .* is damaged \(.*\): deleted, transpiling again/);
       assert.equal(readFileSync(join(entry, 'manifest.json'), 'utf8'), good, 'the same entry, rebuilt');
+      assert.ok(lstatSync(entry).isDirectory(), 'rebuilt as a directory of its own');
       assert.equal(existsSync(marker), false, 'the damaged glue never ran');
     });
   }
@@ -85,6 +104,23 @@ describe('transpile cache: damaged entries heal, damaged glue never runs (issue 
     const glue = (await import(compiled.glueUrl)) as { instantiate?: unknown };
     assert.equal(typeof glue.instantiate, 'function');
     assert.equal(existsSync(marker), false, 'the appended code never ran');
+  });
+
+  it('a cache that cannot be written (a file where cacheDir should be) costs a warning, never the extension', async () => {
+    const cacheDir = join(dir, 'cache');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(cacheDir, 'not a directory');
+    const logger = recordingLogger();
+    const ext = await loadExtension(fixturePath('counter'), { dataDir: join(dir, 'data'), cacheDir, logger, isolation: 'inline' });
+    try {
+      await ext.resolveField({ typeName: 'Mutation', fieldName: 'bump' }, { write: true });
+      assert.deepEqual(await ext.resolveField({ typeName: 'Query', fieldName: 'counter' }), [{ n: 1 }]);
+    } finally {
+      await ext.close();
+    }
+    const warnings = logger.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+    assert.ok(warnings.some((m) => /could not be written \(ENOTDIR.*\): using the transpiled component from memory/.test(m)), warnings.join('\n'));
+    assert.equal(readFileSync(cacheDir, 'utf8'), 'not a directory', 'the file is left alone');
   });
 
   it('an intact entry is used without a warning or a transpile', async () => {

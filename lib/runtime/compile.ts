@@ -93,11 +93,11 @@ export class ComponentCompiler {
     let entry = await readEntry(dir, warn);
     let modules: Record<string, WebAssembly.Module>;
     try {
-      modules = await compileModules((entry ??= await this.#transpileToDisk(bytes, dir)).coreModules, memoryLimitBytes);
+      modules = await compileModules((entry ??= await this.#transpileToDisk(bytes, dir, warn)).coreModules, memoryLimitBytes);
     } catch (e) {
       // Verified bytes that do not compile: delete the entry, transpile once more.
       await discardEntry(dir, `its core modules do not compile (${(e as Error).message})`, warn);
-      entry = await this.#transpileToDisk(bytes, dir);
+      entry = await this.#transpileToDisk(bytes, dir, warn);
       try {
         modules = await compileModules(entry.coreModules, memoryLimitBytes);
       } catch (e) {
@@ -110,12 +110,19 @@ export class ComponentCompiler {
     return { sha256, glueUrl, modules, info, memoryLimitBytes };
   }
 
-  /** Transpiles in a worker and writes the result as a cache entry. */
-  async #transpileToDisk(bytes: Uint8Array, dir: string): Promise<CacheEntry> {
+  /**
+   * Transpiles in a worker and writes the result as a cache entry. A cache that cannot be written
+   * (disk full, not a directory, read-only) costs a warning and a transpile at the next start,
+   * never the extension: the result is used from memory.
+   */
+  async #transpileToDisk(bytes: Uint8Array, dir: string, warn: (message: string) => void): Promise<CacheEntry> {
     const result = await transpileInWorker(bytes).catch((e: Error) => {
       throw new CompileStepError('transpile', e.message);
     });
-    return writeEntry(dir, result);
+    return writeEntry(dir, result).catch((e: Error) => {
+      warn(`transpile cache entry ${dir} could not be written (${e.message}): using the transpiled component from memory; the next start transpiles again`);
+      return { glue: result.glue, coreModules: result.coreModules };
+    });
   }
 }
 

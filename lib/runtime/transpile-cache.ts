@@ -118,8 +118,13 @@ async function fsyncDir(path: string): Promise<void> {
 }
 
 async function discard(dir: string, why: string, warn: (message: string) => void): Promise<undefined> {
-  warn(`transpile cache entry ${dir} is damaged (${why}): deleted, transpiling again`);
-  await rm(dir, { recursive: true, force: true });
+  // An entry that cannot be deleted (the cache directory is a file, or not writable) is still
+  // never used: the component is transpiled again, and the cache is only an optimisation.
+  const deleted = await rm(dir, { recursive: true, force: true }).then(
+    () => 'deleted',
+    (e: Error) => `not deleted: ${e.message}`,
+  );
+  warn(`transpile cache entry ${dir} is damaged (${why}): ${deleted}, transpiling again`);
   return undefined;
 }
 
