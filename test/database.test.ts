@@ -203,7 +203,7 @@ describe('storage faults', () => {
   // better-sqlite3's own error class, as it throws it; the codes are SQLite's extended result codes.
   const error = (code: string) => new Database.SqliteError('message from SQLite', code);
 
-  it('classifies SQLite result codes: full, I/O, corrupt, and nothing else', () => {
+  it('classifies SQLite result codes: full, I/O (cannot open, not writable), busy, corrupt, and nothing else', () => {
     const cases: Array<[string, string | undefined]> = [
       ['SQLITE_FULL', 'full'],
       ['SQLITE_IOERR', 'io'],
@@ -212,10 +212,16 @@ describe('storage faults', () => {
       ['SQLITE_CORRUPT', 'corrupt'],
       ['SQLITE_CORRUPT_INDEX', 'corrupt'],
       ['SQLITE_NOTADB', 'corrupt'],
-      ['SQLITE_BUSY', undefined],
+      ['SQLITE_CANTOPEN', 'io'],
+      ['SQLITE_READONLY_DIRECTORY', 'io'],
+      ['SQLITE_BUSY', 'busy'],
+      ['SQLITE_BUSY_SNAPSHOT', 'busy'],
+      // A plain SQLITE_READONLY outside a write is the host's query_only rule, not the file.
+      ['SQLITE_READONLY', undefined],
       ['SQLITE_CONSTRAINT_UNIQUE', undefined],
       ['SQLITE_ERROR', undefined],
     ];
+    assert.equal(storageFaultOf(error('SQLITE_READONLY'), '/d/forge_ext_x.db', true)?.kind, 'io');
     for (const [code, kind] of cases) {
       const fault = storageFaultOf(error(code), '/secret/host/path/forge_ext_x.db');
       assert.equal(fault?.kind, kind, code);

@@ -161,3 +161,45 @@ describe('data layer: a full disk is a storage error, not a crash (issue 10 row 
     }
   });
 });
+
+describe('data layer: a locked or unopenable file is a storage error, not a crash', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('another connection holding the write lock past the busy timeout: EXTENSION_STORAGE (busy), no crash counted, reads go on', async () => {
+    // Inline: in worker isolation the default deadline (1 s) ends the call before the busy timeout (5 s).
+    const ext = await probe(dir, { isolation: 'inline', config: { migrate: 'CREATE TABLE t (v)' } });
+    const storage: Array<{ kind: string; sqliteCode: string }> = [];
+    ext.on('storage', (f: { kind: string; sqliteCode: string }) => storage.push(f));
+    // A backup tool or a sqlite3 shell on the same file, holding its write lock.
+    const other = new Database(databasePath(dir, 'probe'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const e = await rejection(write(ext, "INSERT INTO t (v) VALUES ('while locked')"));
+      assert.equal(e['code'], 'EXTENSION_STORAGE');
+      assert.match(e.message, /forge_ext_probe\.db stayed locked by another connection .*SQLITE_BUSY/);
+      assert.deepEqual(storage.map((f) => [f.kind, f.sqliteCode]), [['busy', 'SQLITE_BUSY']]);
+      assert.equal(ext.stats.crashes, 0);
+      assert.equal(ext.state, 'ready');
+      // WAL: reads go on while another connection holds the write lock.
+      assert.deepEqual(await read(ext, 'SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+      other.exec('ROLLBACK');
+      await write(ext, "INSERT INTO t (v) VALUES ('after')");
+      assert.deepEqual(await read(ext, 'SELECT v FROM t'), [{ v: 'after' }]);
+    } finally {
+      other.close();
+      await ext.close();
+    }
+  });
+
+  it('a database path that cannot be opened (a directory in its place) fails the load as a storage error naming the file', async () => {
+    mkdirSync(databasePath(dir, 'probe'), { recursive: true });
+    const e = await rejection(probe(dir));
+    assert.equal(e['step'], 'database');
+    assert.match(e.message, /failed at database: storage: reading or writing forge_ext_probe\.db failed \(SQLITE_CANTOPEN/);
+    assert.ok(!e.message.includes(dir), 'no host path in the message');
+  });
+});

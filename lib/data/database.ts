@@ -251,7 +251,7 @@ export class ExtensionDatabase {
     try {
       return fn();
     } catch (e) {
-      const fault = storageFaultOf(e, this.path);
+      const fault = storageFaultOf(e, this.path, this.#writing);
       if (fault) {
         this.#record(fault);
         throw new StorageFaultError(fault);

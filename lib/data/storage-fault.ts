@@ -6,12 +6,13 @@
  * | SQLite result code | kind | what the host does |
  * | --- | --- | --- |
  * | `SQLITE_FULL` | `full` | fails the call, rolls its writes back; reads go on |
- * | `SQLITE_IOERR*` | `io` | the same |
+ * | `SQLITE_IOERR*`, `SQLITE_CANTOPEN*`, `SQLITE_READONLY_*` (and a plain `SQLITE_READONLY` in a write, where the connection is not `query_only`: the file or its directory is not writable) | `io` | the same |
+ * | `SQLITE_BUSY*` (another connection held the file's lock past the busy timeout: a backup, a shell, a second host on the same `dataDir`) | `busy` | the same |
  * | `SQLITE_CORRUPT*`, `SQLITE_NOTADB` | `corrupt` | the same, and the database gets no more writes: the extension is `failed` until its file is repaired and it is reloaded |
  */
 import { basename } from 'node:path';
 
-export type StorageFaultKind = 'full' | 'io' | 'corrupt';
+export type StorageFaultKind = 'full' | 'io' | 'busy' | 'corrupt';
 
 /** One storage fault, as the data layer saw it. Cloneable (crosses to the main thread). */
 export interface StorageFault {
@@ -22,18 +23,24 @@ export interface StorageFault {
   message: string;
 }
 
-/** The storage fault `e` (a better-sqlite3 `SqliteError`) stands for, if any. */
-export function storageFaultOf(e: unknown, file: string): StorageFault | undefined {
+/**
+ * The storage fault `e` (a better-sqlite3 `SqliteError`) stands for, if any. `writing`: the
+ * connection was writing (not `query_only`), so a plain `SQLITE_READONLY` is the file's, not the
+ * host's read-only rule for `Query` fields.
+ */
+export function storageFaultOf(e: unknown, file: string, writing = false): StorageFault | undefined {
   const code = (e as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string') return undefined;
   const kind: StorageFaultKind | undefined =
     code === 'SQLITE_FULL'
       ? 'full'
-      : code.startsWith('SQLITE_IOERR')
+      : code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY_') || (writing && code === 'SQLITE_READONLY')
         ? 'io'
-        : code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
-          ? 'corrupt'
-          : undefined;
+        : code.startsWith('SQLITE_BUSY')
+          ? 'busy'
+          : code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'
+            ? 'corrupt'
+            : undefined;
   if (!kind) return undefined;
   return { kind, sqliteCode: code, message: faultMessage(kind, code, (e as Error).message, file) };
 }
@@ -51,6 +58,8 @@ function faultMessage(kind: StorageFaultKind, code: string, detail: string, path
       return `storage: the disk holding ${file} is full (${code}: ${detail}); this call's changes were rolled back and reads go on. Free space in the data directory.`;
     case 'io':
       return `storage: reading or writing ${file} failed (${code}: ${detail}); this call's changes were rolled back. Check the disk and the data directory.`;
+    case 'busy':
+      return `storage: ${file} stayed locked by another connection past the busy timeout (${code}: ${detail}); this call's changes were rolled back. Find what holds the lock (a backup, a sqlite3 shell, a second host on the same data directory).`;
     case 'corrupt':
       return (
         `storage: the database file ${file} is damaged (${code}: ${detail}). The host stopped the extension and ` +

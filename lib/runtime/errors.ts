@@ -19,7 +19,8 @@ export type ExtensionErrorCode =
   | 'EXTENSION_REQUEST_TOO_LARGE'
   /**
    * The extension's database file or its disk failed: full (`SQLITE_FULL`), an I/O error
-   * (`SQLITE_IOERR*`) or damage (`SQLITE_CORRUPT*`, `SQLITE_NOTADB`). The call's writes were rolled
+   * (`SQLITE_IOERR*`, `SQLITE_CANTOPEN*`, not writable), locked by another connection past the
+   * busy timeout (`SQLITE_BUSY*`) or damage (`SQLITE_CORRUPT*`, `SQLITE_NOTADB`). The call's writes were rolled
    * back; it is not counted as a crash. A damaged file also stops the extension (`failed`).
    */
   | 'EXTENSION_STORAGE'
