@@ -95,10 +95,26 @@ describe('data layer: values bind as written (issue 11 rows 3-4)', () => {
     assert.deepEqual(await read(ext, "SELECT json_object('n', ?) AS j", [1]), [{ j: '{"n":1}' }]);
     await write(ext, 'INSERT INTO codes (code) VALUES (?)', { params: [123] });
     assert.deepEqual(await read(ext, "SELECT code FROM codes WHERE code = '123'"), [{ code: '123' }]);
-    // Non-integral, and integral beyond 2^53 - 1 (JSON cannot say which integer it was): REAL.
-    assert.deepEqual(await read(ext, 'SELECT typeof(?) AS a, ? / 2 AS b, typeof(?) AS c', [1.5, 5.0, 2 ** 60]), [{ a: 'real', b: 2, c: 'real' }]);
+    // Non-integral: REAL; `5.0` is the integer 5 (a JS guest cannot tell them apart); `2e60` is beyond 64 bits.
+    assert.deepEqual(await read(ext, 'SELECT typeof(?) AS a, ? / 2 AS b, typeof(?) AS c', [1.5, 5.0, 2e60]), [{ a: 'real', b: 2, c: 'real' }]);
     assert.deepEqual(await read(ext, 'SELECT typeof(?) AS t, ? AS v', [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]), [{ t: 'integer', v: -Number.MAX_SAFE_INTEGER }]);
     assert.deepEqual(await read(ext, 'SELECT typeof(:b) AS t, :b AS v', { b: true }), [{ t: 'integer', v: 1 }]);
+  });
+
+  it('row 3: an integer literal beyond 2^53 binds exactly as written, also inside an array parameter', async () => {
+    // Sent as JSON text (a JS number could not even hold these digits), as a Rust or Go guest would.
+    const rows = async (sql: string, params: string) =>
+      JSON.parse((await ext.resolveField({ typeName: 'Query', fieldName: 'sql', arguments: { sql, params } })) as string) as unknown;
+    assert.deepEqual(await rows('SELECT typeof(?1) AS t, ?1 AS v, ?1 - 1 AS before', '[9007199254740993]'), [
+      { t: 'integer', v: '9007199254740993', before: '9007199254740992' },
+    ]);
+    assert.deepEqual(await rows('SELECT ?1 AS v', '[-9223372036854775808]'), [{ v: '-9223372036854775808' }]);
+    // Beyond 64 bits: REAL, as SQLite reads such a literal.
+    assert.deepEqual(await rows('SELECT typeof(?1) AS t', '[9223372036854775808]'), [{ t: 'real' }]);
+    // Inside a JSON parameter, digit for digit.
+    assert.deepEqual(await rows("SELECT json_extract(?1, '$[0]') = 9007199254740993 AS exact, ?1 AS j", '[[9007199254740993, 1.50]]'), [
+      { exact: 1, j: '[9007199254740993,1.50]' },
+    ]);
   });
 
   it('row 4: numbered parameters bind from an array by number', async () => {

@@ -10,17 +10,21 @@
  *   better-sqlite3's `safeIntegers`, so the host never holds a rounded value.)
  * - **BLOB**: a base64 JSON string.
  *
- * In parameters, a JSON number that is an integer within ±(2^53 − 1) binds as an SQLite INTEGER
- * and any other number as a REAL (better-sqlite3 alone would bind every JS number as REAL:
- * `typeof(?)` would say `real` for `1`, and `1` would be stored in a TEXT column as `'1.0'`).
- * `true`/`false` bind as INTEGER 1/0 and arrays/objects as their JSON text (ready for SQLite's
- * `json_*` functions). A big integer can be sent as a decimal string: a column with INTEGER
+ * In parameters, a JSON number whose value is an integer within ±(2^53 − 1) binds as an SQLite
+ * INTEGER, and so does an integer literal (digits only) beyond that within SQLite's 64-bit range,
+ * exactly as written (`9007199254740993` is not rounded to `...992`); any other number binds as a
+ * REAL. (better-sqlite3 alone would bind every JS number as REAL: `typeof(?)` would say `real`
+ * for `1`, and `1` would be stored in a TEXT column as `'1.0'`.) `true`/`false` bind as INTEGER
+ * 1/0 and arrays/objects as their JSON text, numbers in it digit for digit (ready for SQLite's
+ * `json_*` functions). A big integer can also be sent as a decimal string: a column with INTEGER
  * affinity stores it as an exact integer.
  *
  * An array binds by SQLite's parameter index: element `k` (from 0) binds index `k + 1`, so
  * `?1` may appear twice, `?2` before `?1`, and `?` mixes with `?NNN` as SQLite numbers them
  * ({@link bindArguments}).
  */
+
+import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 
 /** The values better-sqlite3 binds. */
 type Bindable = number | string | bigint | Buffer | null;
@@ -35,7 +39,10 @@ export function parseParams(json: Uint8Array): BoundParams {
   if (json.length === 0) return [];
   let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(json));
+    const text = decoder.decode(json);
+    // Only a number of 16 or more digits can lose digits in a JS number: then (rarely) parse
+    // keeping each number's text (lossless-json), else the fast built-in parser.
+    value = MAY_LOSE_DIGITS.test(text) ? parseLossless(text) : JSON.parse(text);
   } catch (e) {
     throw new Error(`params are not valid UTF-8 JSON: ${(e as Error).message}`);
   }
@@ -52,11 +59,24 @@ export function parseParams(json: Uint8Array): BoundParams {
   throw new Error('params must be a JSON array (positional ?) or object (named :name)');
 }
 
+const MAY_LOSE_DIGITS = /[0-9]{16}/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
 function toBindable(v: unknown): Bindable {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (isLosslessNumber(v)) {
+    // An integer literal within 64 bits binds exactly as written (SQLite's own rule for literals).
+    if (/^-?[0-9]+$/.test(v.value)) {
+      const exact = BigInt(v.value);
+      if (exact >= INT64_MIN && exact <= INT64_MAX) return exact;
+    }
+    return toBindable(Number(v.value));
+  }
   if (v === null || typeof v === 'string') return v;
   if (typeof v === 'boolean') return v ? 1n : 0n;
-  return JSON.stringify(v);
+  // Arrays and objects as JSON text; numbers parsed losslessly are written back as they came.
+  return stringifyLossless(v) ?? 'null';
 }
 
 /**
