@@ -130,8 +130,10 @@ describe('data layer: values bind as written (issue 11 rows 3-4)', () => {
     // `?` after `?1` is index 2; `:name`, `@name`, `$name` take the next index, once per name.
     assert.deepEqual(await read(ext, 'SELECT ?1 AS a, ? AS b', [1, 2]), [{ a: 1, b: 2 }]);
     assert.deepEqual(await read(ext, 'SELECT :x AS x, @y AS y, :x AS x2, $z AS z, ? AS w', [1, 2, 3, 4]), [{ x: 1, y: 2, x2: 1, z: 3, w: 4 }]);
-    // The object form keeps working, with or without the prefix.
+    // The object form keeps working, with or without the prefix, gaps included.
     assert.deepEqual(await read(ext, 'SELECT $a AS a, @b AS b, :c AS c', { $a: 1, b: 2, ':c': 3 }), [{ a: 1, b: 2, c: 3 }]);
+    assert.deepEqual(await read(ext, 'SELECT ?3 AS c', { 3: 'three' }), [{ c: 'three' }]);
+    assert.match((await rejection(read(ext, 'SELECT ? AS a', { 1: 5 }))).message, /the statement has anonymous \? parameters: pass params as a JSON array/);
     // `? ... ?1` is one index (SQLite numbers `?` as 1, and `?1` is 1): a second value would be
     // silently dropped, so it is refused, like any array whose length is not the index count.
     for (const [sql, params, takes] of [

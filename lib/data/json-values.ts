@@ -83,14 +83,20 @@ function toBindable(v: unknown): Bindable {
  * `params` as the arguments of better-sqlite3's `run`/`all` for a statement whose parameters are
  * `parameters` (see `SqlStatement.parameters`).
  *
- * An object goes as it is (better-sqlite3 binds `:id`, `@id`, `$id` and `?1` from the keys `id`
- * and `1`). An array binds by SQLite's index: element `k` (from 0) binds index `k + 1`, whatever
+ * An object binds names (better-sqlite3 binds `:id`, `@id`, `$id` and `?1` from the keys `id`
+ * and `1`; an index no parameter uses is NULL); a statement with an anonymous `?` needs an array. An array binds by SQLite's index: element `k` (from 0) binds index `k + 1`, whatever
  * its form (`?`, `?NNN`, `:name`), so `?2` may come before `?1`, `?1` may appear twice, `?` and
  * `?1` mix as SQLite numbers them, and `?3` alone takes the third element. It must have exactly
  * one element per index; otherwise an `Error` says how many the statement takes.
  */
 export function bindArguments(params: BoundParams, parameters: ReadonlyArray<string | null>): unknown[] {
-  if (!Array.isArray(params)) return [params];
+  if (!Array.isArray(params)) {
+    // better-sqlite3 binds an unnamed index only from a positional argument: an unused index
+    // (a gap before `?3`) gets NULL; an anonymous `?` cannot take a value from an object.
+    if (parameters.includes('?')) throw new Error('the statement has anonymous ? parameters: pass params as a JSON array');
+    const unused = parameters.filter((name) => name === null).map(() => null);
+    return [...unused, params];
+  }
   if (params.length !== parameters.length) {
     const n = parameters.length;
     const forms = n === 0 ? 'no parameters' : n === 1 ? '1 parameter (?1)' : `${n} parameters (?1 to ?${n})`;
@@ -101,7 +107,7 @@ export function bindArguments(params: BoundParams, parameters: ReadonlyArray<str
   const positional: Bindable[] = [];
   const named: Record<string, Bindable> = {};
   parameters.forEach((name, i) => {
-    if (name === null) positional.push(params[i]!);
+    if (name === null || name === '?') positional.push(params[i]!);
     else {
       const key = name.slice(1);
       if (key in named) throw new Error(`parameters ${parameters.find((other) => other !== name && other?.slice(1) === key)} and ${name} cannot both be bound: pass an object`);

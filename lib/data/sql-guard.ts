@@ -135,8 +135,8 @@ export interface SqlStatement {
   text: string;
   /**
    * The statement's parameters by SQLite's index (element 0 is `?1`): the name SQLite gives the
-   * index (`?3`, `:id`, `@id`, `$id`), or `null` for an anonymous `?` and for an index no
-   * parameter names (`?3` alone has indexes 1 and 2 unnamed). Its length is SQLite's
+   * index (`?3`, `:id`, `@id`, `$id`), `'?'` for an anonymous `?`, or `null` for an index no
+   * parameter uses (`?3` alone leaves indexes 1 and 2 unused). Its length is SQLite's
    * `sqlite3_bind_parameter_count`.
    */
   parameters: Array<string | null>;
@@ -165,7 +165,7 @@ function parameterIndexes(tokens: Token[]): Array<string | null> {
   for (const t of tokens) {
     if (t.kind !== 'param') continue;
     if (t.text === '?') {
-      names.push(null);
+      names.push('?');
     } else if (t.text.startsWith('?')) {
       const index = Number(t.text.slice(1));
       // Out of range (?0, ?32767...): SQLite refuses the statement before anything binds.
