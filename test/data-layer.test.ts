@@ -42,6 +42,40 @@ describe('data layer: transactions no extension can escape (issue 11 rows 1-2)',
     });
   }
 
+  it('a conflict resolution or trigger that ends the host\'s transaction: the Mutation commits nothing, even answering ok', async () => {
+    // A schema the SQL guard would refuse (`ON CONFLICT ROLLBACK`, `RAISE(ROLLBACK)`), as a file
+    // made elsewhere could carry it.
+    const db = new Database(databasePath(dir, 'probe'));
+    db.exec(`CREATE TABLE u (v); CREATE TABLE z (v UNIQUE ON CONFLICT ROLLBACK); INSERT INTO z VALUES (1);
+      CREATE TABLE r (v); CREATE TRIGGER no_r BEFORE INSERT ON r BEGIN SELECT RAISE(ROLLBACK, 'no rows in r'); END`);
+    db.close();
+    const ext = await probe(dir);
+    try {
+      for (const ends of ['INSERT INTO z VALUES (1)', 'INSERT INTO r VALUES (1)']) {
+        // The guest swallows every err and answers ok: before, the statement after the rollback
+        // ran in autocommit mode and was committed at once.
+        const sql = JSON.stringify(["INSERT INTO u VALUES ('before')", ends, "INSERT INTO u VALUES ('after')"]);
+        const e = await rejection(write(ext, sql, { mode: 'each' }));
+        assert.equal(e['code'], 'EXTENSION_ERROR');
+        assert.match(e.message, /transaction ended during the call/);
+        assert.deepEqual(await read(ext, 'SELECT count(*) AS n FROM u'), [{ n: 0 }]);
+      }
+      // What the guest saw (it answers err with it): the ending statement's error says so, and
+      // the next statement was refused, not run.
+      const e = await rejection(write(ext, JSON.stringify(['INSERT INTO z VALUES (1)', "INSERT INTO u VALUES ('after')"]), { mode: 'each', fail: true }));
+      assert.match(e.message, /UNIQUE constraint failed: z\.v: this ended the host's transaction/);
+      assert.match(e.message, /refused: a statement earlier in this call ended the host's transaction/);
+      assert.deepEqual(await read(ext, 'SELECT count(*) AS n FROM u'), [{ n: 0 }]);
+      await write(ext, "INSERT INTO u VALUES ('next')");
+      assert.deepEqual(await read(ext, 'SELECT v FROM u'), [{ v: 'next' }]);
+    } finally {
+      await ext.close();
+    }
+    const after = new Database(databasePath(dir, 'probe'), { readonly: true });
+    assert.deepEqual(after.prepare('SELECT v FROM u').all(), [{ v: 'next' }]);
+    after.close();
+  });
+
   /** Tables, indexes, rows and user_version of the probe's file, read with another connection. */
   function snapshot(): unknown {
     const db = new Database(databasePath(dir, 'probe'), { readonly: true });

@@ -141,6 +141,11 @@ describe('SQL sandbox', () => {
     ['sqlite_compileoption_used', "SELECT sqlite_compileoption_used('THREADSAFE')"],
     ['PRAGMA foreign_keys', 'pragma foreign_keys = ON'],
     ['PRAGMA foreign_keys', 'PRAGMA foreign_keys(0)'],
+    // Conflict resolutions that roll back the whole (host's) transaction, not the statement.
+    ['OR ROLLBACK', 'INSERT OR ROLLBACK INTO t VALUES (1)'],
+    ['OR ROLLBACK', 'update /* */ OR\nrollback t SET v = 1'],
+    ['ON CONFLICT ROLLBACK', 'CREATE TABLE z (v UNIQUE ON CONFLICT ROLLBACK)'],
+    ['RAISE(ROLLBACK)', "CREATE TRIGGER tr BEFORE INSERT ON t BEGIN SELECT RAISE ( ROLLBACK, 'no'); END"],
   ];
   for (const [rule, sql] of refused) {
     it(`refuses ${JSON.stringify(sql)}`, () => {
@@ -167,6 +172,10 @@ describe('SQL sandbox', () => {
     'SELECT CASE WHEN 1 THEN 2 END',
     'CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET n = CASE WHEN n > 1 THEN 1 ELSE 0 END; END',
     'VACUUM',
+    'INSERT OR ABORT INTO t VALUES (1)',
+    "CREATE TRIGGER tr BEFORE INSERT ON t BEGIN SELECT RAISE(ABORT, 'no'); END",
+    'INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING',
+    'CREATE TABLE q (rollback)',
   ];
   for (const sql of allowed) {
     it(`allows ${JSON.stringify(sql)}`, () => assert.doesNotThrow(() => assertSqlAllowed(sql)));

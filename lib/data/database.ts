@@ -47,6 +47,10 @@ export interface DatabaseOptions {
 }
 
 type Statement = Database.Statement<unknown[], unknown>;
+
+const TRANSACTION_ENDED =
+  "this ended the host's transaction (an OR ROLLBACK conflict, ON CONFLICT ROLLBACK or RAISE(ROLLBACK)): everything this call wrote is rolled back and the call fails";
+const TRANSACTION_ENDED_EARLIER = `refused: a statement earlier in this call ended the host's transaction; no statement runs until the call ends, and the call fails`;
 /** A prepared statement and its parameters by index (how an array binds). */
 interface Prepared {
   stmt: Statement;
@@ -63,6 +67,8 @@ export class ExtensionDatabase {
   readonly #statements = new Map<string, Prepared>();
   readonly #cacheSize: number;
   #writing = false;
+  /** Set when the host's transaction ended inside a write (see {@link #statement}). */
+  #transactionLost = false;
   /** The last storage fault since {@link takeFault}. */
   #fault: StorageFault | undefined;
   /** Set once the file is known damaged: no write, ever, on this connection. */
@@ -100,7 +106,7 @@ export class ExtensionDatabase {
       this.#run(stmt, args);
       return jsonBytes([]);
     }
-    const rows = this.#sqlite(() => stmt.all(...args) as Record<string, unknown>[]);
+    const rows = this.#statement(() => stmt.all(...args) as Record<string, unknown>[]);
     for (const row of rows) toJsonRow(row);
     return jsonBytes(rows);
   }
@@ -124,7 +130,7 @@ export class ExtensionDatabase {
     assertSqlAllowed(sql);
     for (const { text } of splitStatements(sql)) {
       const stmt = this.#compile(text);
-      if (stmt.reader) this.#sqlite(() => stmt.all());
+      if (stmt.reader) this.#statement(() => stmt.all());
       else this.#run(stmt, []);
     }
   }
@@ -140,6 +146,7 @@ export class ExtensionDatabase {
     if (this.#corrupt) throw new StorageFaultError(this.#corrupt);
     this.#db.pragma('query_only = OFF');
     this.#writing = true;
+    this.#transactionLost = false;
     try {
       this.#sqlite(() => this.#db.exec('BEGIN IMMEDIATE'));
       const result = fn();
@@ -226,7 +233,29 @@ export class ExtensionDatabase {
   }
 
   #run(stmt: Statement, args: unknown[]): Database.RunResult {
-    return this.#sqlite(() => stmt.run(...args));
+    return this.#statement(() => stmt.run(...args));
+  }
+
+  /**
+   * Runs one of the extension's statements. In a write, SQLite itself can end the host's
+   * transaction without any transaction-control statement: an `INSERT OR ROLLBACK` (or a table's
+   * `ON CONFLICT ROLLBACK`) that hits a conflict, a trigger's `RAISE(ROLLBACK, ...)`. Then every
+   * later statement would run in autocommit mode and commit at once, whatever the call answers.
+   * So the transaction is checked after each statement, and once it is gone no statement of the
+   * call runs: the call fails with {@link TransactionStateLost} and nothing of it is committed.
+   */
+  #statement<T>(fn: () => T): T {
+    if (!this.#writing) return this.#sqlite(fn);
+    if (this.#transactionLost) throw new TransactionStateLost(TRANSACTION_ENDED_EARLIER);
+    try {
+      return this.#sqlite(fn);
+    } catch (e) {
+      if (this.#db.inTransaction || e instanceof StorageFaultError) throw e;
+      this.#transactionLost = true;
+      throw new TransactionStateLost(`${(e as Error).message}: ${TRANSACTION_ENDED}`);
+    } finally {
+      if (!this.#db.inTransaction) this.#transactionLost = true;
+    }
   }
 
   #rollback(): void {

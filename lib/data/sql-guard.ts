@@ -271,9 +271,31 @@ function checkStatement(tokens: Token[]): void {
         if (i === 0) {
           const next = isWord(tokens[1], 'transaction') ? tokens[2] : tokens[1];
           if (!isWord(next, 'to')) throw transactionControl('ROLLBACK');
+        } else {
+          checkRollbackResolution(tokens, i);
         }
         break;
     }
+  }
+}
+
+/**
+ * The conflict resolutions that roll back the whole transaction, not just the statement:
+ * `INSERT|UPDATE OR ROLLBACK`, `ON CONFLICT ROLLBACK` (in a table's constraint), `RAISE(ROLLBACK, ...)`
+ * (in a trigger). The runtime also stops a call whose transaction ended (a table created
+ * elsewhere may carry one), but an author learns it here, with the alternative.
+ */
+function checkRollbackResolution(tokens: Token[], i: number): void {
+  const before = tokens[i - 1];
+  const form = isWord(before, 'or')
+    ? 'OR ROLLBACK'
+    : isWord(before, 'conflict')
+      ? 'ON CONFLICT ROLLBACK'
+      : before?.text === '(' && isWord(tokens[i - 2], 'raise')
+        ? 'RAISE(ROLLBACK)'
+        : undefined;
+  if (form) {
+    throw new SqlRefused(form, "it would end the host's transaction; use ABORT (undoes the statement) or FAIL, or RAISE(ABORT, ...)");
   }
 }
 
