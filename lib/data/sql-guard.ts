@@ -76,24 +76,37 @@ function tokenize(sql: string): Token[] {
       i = end === -1 ? n : end + 2;
     } else if (c === "'" || c === '"' || c === '`' || c === '[') {
       const close = c === '[' ? ']' : c;
+      // Found with indexOf, not char by char: a long literal costs ~1 ns per character.
+      const parts: string[] = [];
       let j = i + 1;
-      let text = '';
       for (;;) {
-        if (j >= n) break; // unterminated: SQLite rejects it anyway
-        if (sql[j] === close) {
-          // A doubled quote is an escaped quote (not for [...]).
-          if (close !== ']' && sql[j + 1] === close) {
-            text += close;
-            j += 2;
-            continue;
-          }
+        const k = sql.indexOf(close, j);
+        if (k === -1) {
+          // Unterminated: SQLite rejects it anyway.
+          parts.push(sql.slice(j));
+          j = n;
           break;
         }
-        text += sql[j];
-        j++;
+        parts.push(sql.slice(j, k));
+        // A doubled quote is an escaped quote (not for [...]).
+        if (close !== ']' && sql[k + 1] === close) {
+          parts.push(close);
+          j = k + 2;
+          continue;
+        }
+        j = k;
+        break;
       }
-      tokens.push({ kind: c === "'" ? 'string' : 'quoted', text: text.toLowerCase(), at: i });
+      // A string literal's text is never a name: it is not kept.
+      const string = c === "'";
+      tokens.push({ kind: string ? 'string' : 'quoted', text: string ? '' : parts.join('').toLowerCase(), at: i });
       i = j + 1;
+    } else if (c >= '0' && c <= '9') {
+      // A run of digits is one token (a number's other characters are tokens of their own, as before).
+      let j = i + 1;
+      while (j < n && sql.charCodeAt(j) >= 48 && sql.charCodeAt(j) <= 57) j++;
+      tokens.push({ kind: 'other', text: sql.slice(i, j), at: i });
+      i = j;
     } else if (WORD_START.test(c)) {
       let j = i + 1;
       while (j < n && WORD_PART.test(sql[j]!)) j++;
