@@ -143,8 +143,9 @@ describe('data layer: values bind as written (issue 11 rows 3-4)', () => {
       { t: 'integer', v: '9007199254740993', before: '9007199254740992' },
     ]);
     assert.deepEqual(await rows('SELECT ?1 AS v', '[-9223372036854775808]'), [{ v: '-9223372036854775808' }]);
-    // Beyond 64 bits: REAL, as SQLite reads such a literal.
+    // Beyond 64 bits: REAL, as SQLite reads such a literal; beyond a REAL: an error, not infinity.
     assert.deepEqual(await rows('SELECT typeof(?1) AS t', '[9223372036854775808]'), [{ t: 'real' }]);
+    assert.match((await rejection(rows('SELECT ?1 AS v', '[1e309]'))).message, /params: a number beyond the range of a REAL/);
     // Inside a JSON parameter, digit for digit.
     assert.deepEqual(await rows("SELECT json_extract(?1, '$[0]') = 9007199254740993 AS exact, ?1 AS j", '[[9007199254740993, 1.50]]'), [
       { exact: 1, j: '[9007199254740993,1.50]' },

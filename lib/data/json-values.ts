@@ -64,7 +64,11 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 function toBindable(v: unknown): Bindable {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (typeof v === 'number') {
+    // `1e309` parses as Infinity: stored, it would read back as `null`.
+    if (!Number.isFinite(v)) throw new Error('params: a number beyond the range of a REAL (about ±1.8e308)');
+    return Number.isSafeInteger(v) ? BigInt(v) : v;
+  }
   if (isLosslessNumber(v)) {
     // An integer literal within 64 bits binds exactly as written (SQLite's own rule for literals).
     if (/^-?[0-9]+$/.test(v.value)) {
