@@ -256,3 +256,15 @@ describe('storage faults', () => {
     }
   });
 });
+
+describe('the SQL tokenizer matches the engine it guards', () => {
+  it('SQLite is built without TCL variables ($a(...) would swallow a quote the tokenizer reads as one)', () => {
+    const db = new Database(':memory:');
+    try {
+      assert.ok(db.prepare("SELECT 1 FROM pragma_compile_options WHERE compile_options = 'OMIT_TCL_VARIABLE'").get());
+      assert.throws(() => db.prepare("SELECT $a(') AS v"), /syntax error/);
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { ExtensionDatabase } from '../lib/data/database.js';
-import { assertSqlAllowed, splitStatements, SqlRefused } from '../lib/data/sql-guard.js';
+import { assertSqlAllowed, SqlRefused } from '../lib/data/sql-guard.js';
+import { splitStatements } from '../lib/data/sql-tokens.js';
 import { assertNoTransactionControl } from '../lib/data/transaction-check.js';
 import { tempDir } from './helpers.js';
 
