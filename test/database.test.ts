@@ -3,11 +3,13 @@
  * beyond 2^53, transactions, read-only mode, and the SQL sandbox (also from inside a guest).
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
 import { ExtensionDatabase } from '../lib/data/database.js';
 import { databasePath } from '../lib/data/names.js';
 import { assertSqlAllowed, SqlRefused } from '../lib/data/sql-guard.js';
+import { storageFaultOf, StorageFaultError } from '../lib/data/storage-fault.js';
 import { loadExtension } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { fixturePath, rejection, tempDir, TEST_CACHE_DIR } from './helpers.js';
@@ -130,6 +132,20 @@ describe('SQL sandbox', () => {
     ['COMMIT', 'COMMIT'],
     ['END', 'END TRANSACTION'],
     ['ROLLBACK', 'ROLLBACK'],
+    // Issue 11 row 1: `trigger` and `begin` as column names do not open a trigger body.
+    ['COMMIT', "CREATE TABLE IF NOT EXISTS x1(trigger, begin); COMMIT; INSERT INTO t(v) VALUES('after')"],
+    ['COMMIT', 'CREATE TABLE m1(x, trigger, y, begin); CREATE TABLE m2(end); COMMIT'],
+    ['BEGIN', 'CREATE INDEX trigger ON t(begin); BEGIN'],
+    // Issue 11 row 8: the function form of the refused PRAGMA compile_options; foreign_keys is the host's.
+    ['sqlite_compileoption_get', 'SELECT sqlite_compileoption_get(0)'],
+    ['sqlite_compileoption_used', "SELECT sqlite_compileoption_used('THREADSAFE')"],
+    ['PRAGMA foreign_keys', 'pragma foreign_keys = ON'],
+    ['PRAGMA foreign_keys', 'PRAGMA foreign_keys(0)'],
+    // Conflict resolutions that roll back the whole (host's) transaction, not the statement.
+    ['OR ROLLBACK', 'INSERT OR ROLLBACK INTO t VALUES (1)'],
+    ['OR ROLLBACK', 'update /* */ OR\nrollback t SET v = 1'],
+    ['ON CONFLICT ROLLBACK', 'CREATE TABLE z (v UNIQUE ON CONFLICT ROLLBACK)'],
+    ['RAISE(ROLLBACK)', "CREATE TRIGGER tr BEFORE INSERT ON t BEGIN SELECT RAISE ( ROLLBACK, 'no'); END"],
   ];
   for (const [rule, sql] of refused) {
     it(`refuses ${JSON.stringify(sql)}`, () => {
@@ -142,7 +158,11 @@ describe('SQL sandbox', () => {
     'SELECT 1 -- ATTACH in a comment',
     'PRAGMA user_version',
     'PRAGMA user_version = 3',
-    'pragma foreign_keys = ON',
+    'PRAGMA foreign_keys',
+    'CREATE TABLE x1(trigger, begin)',
+    'CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2; END',
+    'CREATE TEMPORARY TRIGGER IF NOT EXISTS tr AFTER INSERT ON t WHEN CASE WHEN 1 THEN 1 END BEGIN SELECT CASE 1 WHEN 1 THEN 2 END; END',
+    'EXPLAIN QUERY PLAN SELECT 1',
     "PRAGMA table_info('t')",
     'PRAGMA main.table_info(t)',
     'SELECT * FROM pragma_table_info(\'t\')',
@@ -152,6 +172,10 @@ describe('SQL sandbox', () => {
     'SELECT CASE WHEN 1 THEN 2 END',
     'CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET n = CASE WHEN n > 1 THEN 1 ELSE 0 END; END',
     'VACUUM',
+    'INSERT OR ABORT INTO t VALUES (1)',
+    "CREATE TRIGGER tr BEFORE INSERT ON t BEGIN SELECT RAISE(ABORT, 'no'); END",
+    'INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING',
+    'CREATE TABLE q (rollback)',
   ];
   for (const sql of allowed) {
     it(`allows ${JSON.stringify(sql)}`, () => assert.doesNotThrow(() => assertSqlAllowed(sql)));
@@ -181,5 +205,66 @@ describe('SQL sandbox', () => {
     const strays = readdirSync(tmpdir()).filter((f) => !tmpBefore.has(f) && /other|copy|evil|etilqs/.test(f));
     assert.deepEqual(strays, [], 'no file outside dataDir');
     cleanup();
+  });
+});
+
+describe('storage faults', () => {
+  // better-sqlite3's own error class, as it throws it; the codes are SQLite's extended result codes.
+  const error = (code: string) => new Database.SqliteError('message from SQLite', code);
+
+  it('classifies SQLite result codes: full, I/O (cannot open, not writable), busy, corrupt, and nothing else', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['SQLITE_FULL', 'full'],
+      ['SQLITE_IOERR', 'io'],
+      ['SQLITE_IOERR_WRITE', 'io'],
+      ['SQLITE_IOERR_FSYNC', 'io'],
+      ['SQLITE_CORRUPT', 'corrupt'],
+      ['SQLITE_CORRUPT_INDEX', 'corrupt'],
+      ['SQLITE_NOTADB', 'corrupt'],
+      ['SQLITE_CANTOPEN', 'io'],
+      ['SQLITE_READONLY_DIRECTORY', 'io'],
+      ['SQLITE_BUSY', 'busy'],
+      ['SQLITE_BUSY_SNAPSHOT', 'busy'],
+      // A plain SQLITE_READONLY outside a write is the host's query_only rule, not the file.
+      ['SQLITE_READONLY', undefined],
+      ['SQLITE_CONSTRAINT_UNIQUE', undefined],
+      ['SQLITE_ERROR', undefined],
+    ];
+    assert.equal(storageFaultOf(error('SQLITE_READONLY'), '/d/forge_ext_x.db', true)?.kind, 'io');
+    for (const [code, kind] of cases) {
+      const fault = storageFaultOf(error(code), '/secret/host/path/forge_ext_x.db');
+      assert.equal(fault?.kind, kind, code);
+      if (fault) {
+        assert.equal(fault.sqliteCode, code);
+        assert.ok(fault.message.includes('forge_ext_x.db') && !fault.message.includes('/secret/'), fault.message);
+      }
+    }
+  });
+
+  it('a file that is not a database fails to open with a corrupt fault and is not written', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const path = databasePath(dir, 'junk');
+      writeFileSync(path, Buffer.alloc(8192, 7));
+      assert.throws(
+        () => new ExtensionDatabase(dir, 'junk', { verifyIntegrity: true }),
+        (e: unknown) => e instanceof StorageFaultError && e.fault.kind === 'corrupt' && e.fault.sqliteCode === 'SQLITE_NOTADB',
+      );
+      assert.deepEqual(readFileSync(path), Buffer.alloc(8192, 7));
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('the SQL tokenizer matches the engine it guards', () => {
+  it('SQLite is built without TCL variables ($a(...) would swallow a quote the tokenizer reads as one)', () => {
+    const db = new Database(':memory:');
+    try {
+      assert.ok(db.prepare("SELECT 1 FROM pragma_compile_options WHERE compile_options = 'OMIT_TCL_VARIABLE'").get());
+      assert.throws(() => db.prepare("SELECT $a(') AS v"), /syntax error/);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -10,6 +10,7 @@
  * recognised the way SQLite's own tokenizer does, so neither `/* *\/ATTACH`, `AtTaCh`, nor a
  * keyword hidden in a string literal changes the verdict.
  */
+import { isIdent, isWord, statementTokens, type Token } from './sql-tokens.js';
 
 /** Why a statement was refused: thrown as-is (a string, as the `database` import's `err`). */
 export class SqlRefused extends Error {
@@ -26,7 +27,9 @@ export class SqlRefused extends Error {
 /**
  * Pragmas an extension may use: they only describe or configure its own schema. Everything else
  * (`journal_mode`, `writable_schema`, `database_list`, `temp_store_directory`, ...) is refused.
- * Only `user_version` and `foreign_keys` may be assigned.
+ * Only `user_version` may be assigned: `foreign_keys` is the host's (it turns enforcement on for
+ * every connection; set by an extension it would be a no-op inside a `Mutation` or `migrate`
+ * transaction and would change later calls of one instance only if set in a `Query`).
  */
 export const ALLOWED_PRAGMAS: ReadonlySet<string> = new Set([
   'user_version',
@@ -42,104 +45,36 @@ export const ALLOWED_PRAGMAS: ReadonlySet<string> = new Set([
   'integrity_check',
   'quick_check',
 ]);
-const ASSIGNABLE_PRAGMAS: ReadonlySet<string> = new Set(['user_version', 'foreign_keys']);
+const ASSIGNABLE_PRAGMAS: ReadonlySet<string> = new Set(['user_version']);
 
-type TokenKind = 'word' | 'quoted' | 'string' | 'punct' | 'other';
-interface Token {
-  kind: TokenKind;
-  /** For words and quoted identifiers: the identifier in lower case, quotes removed. */
-  text: string;
-}
-
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-
-/** Splits SQL into tokens, dropping whitespace and comments. */
-function tokenize(sql: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') {
-      i++;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? n : end + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      // An unterminated comment runs to the end of the input, as in SQLite.
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? n : end + 2;
-    } else if (c === "'" || c === '"' || c === '`' || c === '[') {
-      const close = c === '[' ? ']' : c;
-      let j = i + 1;
-      let text = '';
-      for (;;) {
-        if (j >= n) break; // unterminated: SQLite rejects it anyway
-        if (sql[j] === close) {
-          // A doubled quote is an escaped quote (not for [...]).
-          if (close !== ']' && sql[j + 1] === close) {
-            text += close;
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        text += sql[j];
-        j++;
-      }
-      tokens.push({ kind: c === "'" ? 'string' : 'quoted', text: text.toLowerCase() });
-      i = j + 1;
-    } else if (WORD_START.test(c)) {
-      let j = i + 1;
-      while (j < n && WORD_PART.test(sql[j]!)) j++;
-      tokens.push({ kind: 'word', text: sql.slice(i, j).toLowerCase() });
-      i = j;
-    } else if (c === ';' || c === '(' || c === ')' || c === '.' || c === '=' || c === ',') {
-      tokens.push({ kind: 'punct', text: c });
-      i++;
-    } else {
-      tokens.push({ kind: 'other', text: c });
-      i++;
-    }
-  }
-  return tokens;
-}
-
-/** True for a bare keyword `word` (quoted identifiers are never keywords). */
-const isWord = (t: Token | undefined, word: string): boolean => t?.kind === 'word' && t.text === word;
-/** True for an identifier named `name`, bare or quoted (SQLite accepts `"name"(...)` calls). */
-const isIdent = (t: Token | undefined, name: string): boolean =>
-  (t?.kind === 'word' || t?.kind === 'quoted') && t.text === name;
+/**
+ * Functions that are the function form of a refused `PRAGMA` (`compile_options`): refused with it,
+ * so one rule holds whichever spelling an extension uses.
+ */
+const REFUSED_FUNCTIONS: ReadonlyMap<string, string> = new Map([
+  ['load_extension', 'loading native code into the database engine is not allowed'],
+  ['sqlite_compileoption_get', 'the engine\'s build options are host information (PRAGMA compile_options is refused too)'],
+  ['sqlite_compileoption_used', 'the engine\'s build options are host information (PRAGMA compile_options is refused too)'],
+]);
 
 /**
  * Throws {@link SqlRefused} if `sql` (one or several statements) contains a forbidden form.
  * Returns normally for everything else; SQLite itself reports syntax errors later.
+ *
+ * This is the first line. The second does not depend on this tokenizer: the database layer asks
+ * SQLite's compiled program of each statement whether it controls the transaction
+ * (`lib/data/transaction-check.ts`), and verifies after every call that the host's transaction
+ * is still in place.
  */
 export function assertSqlAllowed(sql: string): void {
-  const tokens = tokenize(sql);
-  let statementStart = 0;
-  // CREATE TRIGGER bodies hold `;`-separated statements between BEGIN and END, and CASE
-  // expressions end with END too: track both so `END` is read the way SQLite reads it.
-  let inTrigger = false;
-  let triggerBody = false;
-  let caseDepth = 0;
+  for (const { tokens } of statementTokens(sql)) checkStatement(tokens);
+}
 
+function checkStatement(tokens: Token[]): void {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    const atStart = i === statementStart;
-
-    if (t.kind === 'punct' && t.text === ';') {
-      if (!triggerBody) {
-        statementStart = i + 1;
-        inTrigger = false;
-        caseDepth = 0;
-      }
-      continue;
-    }
-    if (isIdent(t, 'load_extension')) {
-      throw new SqlRefused('load_extension', 'loading native code into the database engine is not allowed');
-    }
+    const refusedFunction = (t.kind === 'word' || t.kind === 'quoted') && REFUSED_FUNCTIONS.get(t.text);
+    if (refusedFunction) throw new SqlRefused(t.text, refusedFunction);
     // Table-valued pragma functions (`SELECT * FROM pragma_database_list`) obey the same list.
     if ((t.kind === 'word' || t.kind === 'quoted') && t.text.startsWith('pragma_')) {
       checkPragmaName(t.text.slice('pragma_'.length), false);
@@ -152,48 +87,48 @@ export function assertSqlAllowed(sql: string): void {
       case 'detach':
         throw new SqlRefused('DETACH', 'an extension may only use its own database');
       case 'vacuum':
-        for (let j = i + 1; j < tokens.length && tokens[j]!.text !== ';'; j++) {
-          if (isWord(tokens[j], 'into')) {
-            throw new SqlRefused('VACUUM INTO', 'writing a copy of the database to another file is not allowed');
-          }
+        if (tokens.slice(i + 1).some((u) => isWord(u, 'into'))) {
+          throw new SqlRefused('VACUUM INTO', 'writing a copy of the database to another file is not allowed');
         }
         break;
       case 'pragma':
         checkPragma(tokens, i);
         break;
-      case 'case':
-        caseDepth++;
-        break;
-      case 'trigger':
-        if (isWord(tokens[statementStart], 'create')) inTrigger = true;
-        break;
       case 'begin':
-        if (inTrigger && !triggerBody) {
-          triggerBody = true;
-          break;
-        }
-        if (atStart) throw transactionControl('BEGIN');
-        break;
       case 'end':
-        if (caseDepth > 0) {
-          caseDepth--;
-        } else if (triggerBody) {
-          triggerBody = false;
-        } else if (atStart) {
-          throw transactionControl('END');
-        }
-        break;
       case 'commit':
-        if (atStart) throw transactionControl('COMMIT');
+        if (i === 0) throw transactionControl(t.text.toUpperCase());
         break;
       case 'rollback':
         // ROLLBACK [TRANSACTION] TO [SAVEPOINT] name undoes to a savepoint: allowed.
-        if (atStart) {
-          const next = isWord(tokens[i + 1], 'transaction') ? tokens[i + 2] : tokens[i + 1];
+        if (i === 0) {
+          const next = isWord(tokens[1], 'transaction') ? tokens[2] : tokens[1];
           if (!isWord(next, 'to')) throw transactionControl('ROLLBACK');
+        } else {
+          checkRollbackResolution(tokens, i);
         }
         break;
     }
+  }
+}
+
+/**
+ * The conflict resolutions that roll back the whole transaction, not just the statement:
+ * `INSERT|UPDATE OR ROLLBACK`, `ON CONFLICT ROLLBACK` (in a table's constraint), `RAISE(ROLLBACK, ...)`
+ * (in a trigger). The runtime also stops a call whose transaction ended (a table created
+ * elsewhere may carry one), but an author learns it here, with the alternative.
+ */
+function checkRollbackResolution(tokens: Token[], i: number): void {
+  const before = tokens[i - 1];
+  const form = isWord(before, 'or')
+    ? 'OR ROLLBACK'
+    : isWord(before, 'conflict')
+      ? 'ON CONFLICT ROLLBACK'
+      : before?.text === '(' && isWord(tokens[i - 2], 'raise')
+        ? 'RAISE(ROLLBACK)'
+        : undefined;
+  if (form) {
+    throw new SqlRefused(form, "it would end the host's transaction; use ABORT (undoes the statement) or FAIL, or RAISE(ABORT, ...)");
   }
 }
 
@@ -224,8 +159,19 @@ function checkPragma(tokens: Token[], i: number): void {
   checkPragmaName(name.text, assigns);
 }
 
-/** Every allowed pragma that cannot be assigned reads with an `(argument)`: a table, an index, a limit. */
-const READS_WITH_ARGUMENT: ReadonlySet<string> = new Set([...ALLOWED_PRAGMAS].filter((p) => !ASSIGNABLE_PRAGMAS.has(p)));
+/** Pragmas whose `(argument)` form reads: a table, an index, a limit. For the others `(x)` assigns. */
+const READS_WITH_ARGUMENT: ReadonlySet<string> = new Set([
+  'table_info',
+  'table_xinfo',
+  'table_list',
+  'index_list',
+  'index_info',
+  'index_xinfo',
+  'foreign_key_list',
+  'foreign_key_check',
+  'integrity_check',
+  'quick_check',
+]);
 
 function checkPragmaName(name: string, assigns: boolean): void {
   if (!ALLOWED_PRAGMAS.has(name)) {
@@ -235,6 +181,6 @@ function checkPragmaName(name: string, assigns: boolean): void {
     );
   }
   if (assigns && !ASSIGNABLE_PRAGMAS.has(name)) {
-    throw new SqlRefused(`PRAGMA ${name}`, `only ${[...ASSIGNABLE_PRAGMAS].join(' and ')} can be set`);
+    throw new SqlRefused(`PRAGMA ${name}`, `only ${[...ASSIGNABLE_PRAGMAS].join(' and ')} can be set${name === 'foreign_keys' ? ' (the host turns foreign keys on for every connection)' : ''}`);
   }
 }

@@ -4,7 +4,8 @@
  * a failed call rejects with a {@link CallFailure}-carrying {@link InstanceCallError}.
  */
 import { ExtensionDatabase } from '../data/database.js';
-import { GuestInstance, InstanceCallError, type InstanceSpec } from './instance.js';
+import { StorageFaultError } from '../data/storage-fault.js';
+import { GuestInstance, InstanceCallError, storageFailure, type InstanceSpec } from './instance.js';
 import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
 
 export interface Backend {
@@ -23,7 +24,7 @@ export interface BackendSpec extends InstanceSpec {
 /** A lifecycle step failed: which one, and how. */
 export class StartError extends InstanceCallError {
   constructor(
-    readonly step: 'instantiate' | 'init' | 'migrate' | 'get-schema',
+    readonly step: 'database' | 'instantiate' | 'init' | 'migrate' | 'get-schema',
     cause: InstanceCallError,
   ) {
     super(cause.failure);
@@ -40,7 +41,13 @@ export async function startInstance(
   log: (line: GuestLogLine) => void,
   restart = false,
 ): Promise<{ instance: GuestInstance; db: ExtensionDatabase; sdl: string }> {
-  const db = new ExtensionDatabase(spec.dataDir, spec.name);
+  let db: ExtensionDatabase;
+  try {
+    // A new version checks the file before anything writes to it; a restart trusts that check.
+    db = new ExtensionDatabase(spec.dataDir, spec.name, { verifyIntegrity: !restart });
+  } catch (e) {
+    throw new StartError('database', callFailure(e));
+  }
   let step: StartError['step'] = 'instantiate';
   try {
     const instance = await GuestInstance.create(spec, db, log);
@@ -53,9 +60,15 @@ export async function startInstance(
     return { instance, db, sdl: instance.getSchema() };
   } catch (e) {
     db.close();
-    const failure = e instanceof InstanceCallError ? e : new InstanceCallError({ code: 'EXTENSION_CRASHED', message: (e as Error).message });
-    throw new StartError(step, failure);
+    throw new StartError(step, callFailure(e));
   }
+}
+
+/** What a failed start step reports: a storage fault as such, anything else as a crash. */
+function callFailure(e: unknown): InstanceCallError {
+  if (e instanceof InstanceCallError) return e;
+  if (e instanceof StorageFaultError) return new InstanceCallError(storageFailure(e.fault));
+  return new InstanceCallError({ code: 'EXTENSION_CRASHED', message: (e as Error).message });
 }
 
 /** Runs the instance on the calling (main) thread: fastest, but a runaway call cannot be stopped. */

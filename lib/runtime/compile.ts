@@ -4,24 +4,23 @@
  *   inspect (µs, main thread) -> transpile (worker thread; skipped on a disk-cache hit)
  *   -> cap memory + WebAssembly.compile (V8 compiles on background threads)
  *
- * The disk cache (`<cacheDir>/<sha256>-<toolchain tag>/`) survives restarts: a warm start never
- * transpiles. The in-memory cache shares compiled modules between extensions and reloads of the
+ * The disk cache (`<cacheDir>/<sha256>-<toolchain tag>/`, see `transpile-cache.ts`) survives
+ * restarts: a warm start never transpiles, and a damaged entry is rebuilt, never imported. The in-memory cache shares compiled modules between extensions and reloads of the
  * same bytes. A reload whose bytes did not change reuses everything.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { inspectComponent, type ComponentInfo } from './component-check.js';
 import { limitMemory } from './memory-limit.js';
 import { DEBUG_LOG_DEFINITION } from './transpile.js';
+import { discardEntry, readEntry, writeEntry, type CacheEntry } from './transpile-cache.js';
 import { transpileInWorker } from './transpile-pool.js';
 
 /** A component compiled for one memory cap: what an instance (inline or in a worker) needs. */
 export interface CompiledComponent {
   /** sha256 (hex) of the component's bytes: its version. */
   sha256: string;
-  /** `file:` URL of the glue module on disk (workers import it too). */
+  /** `data:` URL of the verified glue module source (workers import it too). */
   glueUrl: string;
   /** Compiled core modules by the file name the glue asks for. Shareable with workers. */
   modules: Record<string, WebAssembly.Module>;
@@ -43,7 +42,7 @@ export class CompileStepError extends Error {
  * Ties the disk cache to the toolchain that wrote it: another jco or another glue patch gets its
  * own entries.
  */
-const TOOLCHAIN_TAG = createHash('sha256').update(`jco@1.35.0\n${DEBUG_LOG_DEFINITION}\nv1`).digest('hex').slice(0, 12);
+const TOOLCHAIN_TAG = createHash('sha256').update(`jco@1.35.0\n${DEBUG_LOG_DEFINITION}\nv2`).digest('hex').slice(0, 12);
 
 /** Compiles components, caching transpiled files on disk and compiled modules in memory. */
 export class ComponentCompiler {
@@ -56,8 +55,11 @@ export class ComponentCompiler {
     this.#cacheDir = cacheDir;
   }
 
-  /** Compiles `bytes` with linear memory capped at `memoryLimitBytes`. Throws {@link CompileStepError}. */
-  async compile(bytes: Uint8Array, memoryLimitBytes: number): Promise<CompiledComponent> {
+  /**
+   * Compiles `bytes` with linear memory capped at `memoryLimitBytes`. Throws {@link CompileStepError}.
+   * `warn` hears about damaged cache entries (deleted and rebuilt).
+   */
+  async compile(bytes: Uint8Array, memoryLimitBytes: number, warn: (message: string) => void = () => {}): Promise<CompiledComponent> {
     let info: ComponentInfo;
     try {
       info = inspectComponent(bytes);
@@ -70,7 +72,7 @@ export class ComponentCompiler {
     if (entry) {
       this.#compiled.delete(key); // refresh LRU position
     } else {
-      entry = this.#compileUncached(bytes, sha256, info, memoryLimitBytes);
+      entry = this.#compileUncached(bytes, sha256, info, memoryLimitBytes, warn);
       entry.catch(() => this.#compiled.delete(key));
     }
     this.#compiled.set(key, entry);
@@ -85,41 +87,51 @@ export class ComponentCompiler {
     sha256: string,
     info: ComponentInfo,
     memoryLimitBytes: number,
+    warn: (message: string) => void,
   ): Promise<CompiledComponent> {
     const dir = join(this.#cacheDir, `${sha256}-${TOOLCHAIN_TAG}`);
-    const coreModules = (await readCached(dir)) ?? (await this.#transpileToDisk(bytes, dir));
-    const modules: Record<string, WebAssembly.Module> = {};
+    let entry = await readEntry(dir, warn);
+    let modules: Record<string, WebAssembly.Module>;
     try {
-      for (const [file, code] of Object.entries(coreModules)) {
-        modules[file] = await WebAssembly.compile(limitMemory(code, memoryLimitBytes));
-      }
+      modules = await compileModules((entry ??= await this.#transpileToDisk(bytes, dir, warn)).coreModules, memoryLimitBytes);
     } catch (e) {
-      throw new CompileStepError('compile', (e as Error).message);
+      // Verified bytes that do not compile: delete the entry, transpile once more.
+      await discardEntry(dir, `its core modules do not compile (${(e as Error).message})`, warn);
+      entry = await this.#transpileToDisk(bytes, dir, warn);
+      try {
+        modules = await compileModules(entry.coreModules, memoryLimitBytes);
+      } catch (e) {
+        throw new CompileStepError('compile', (e as Error).message);
+      }
     }
-    return { sha256, glueUrl: pathToFileURL(join(dir, 'glue.mjs')).href, modules, info, memoryLimitBytes };
+    // The host imports the very bytes it verified (a `data:` URL), not the file: nothing written
+    // to the cache after the check can run. The glue imports nothing, so it needs no file URL.
+    const glueUrl = `data:text/javascript;base64,${Buffer.from(entry.glue).toString('base64')}`;
+    return { sha256, glueUrl, modules, info, memoryLimitBytes };
   }
 
-  /** Transpiles in a worker and writes the result atomically (temp dir + rename). */
-  async #transpileToDisk(bytes: Uint8Array, dir: string): Promise<Record<string, Uint8Array>> {
+  /**
+   * Transpiles in a worker and writes the result as a cache entry. A cache that cannot be written
+   * (disk full, not a directory, read-only) costs a warning and a transpile at the next start,
+   * never the extension: the result is used from memory.
+   */
+  async #transpileToDisk(bytes: Uint8Array, dir: string, warn: (message: string) => void): Promise<CacheEntry> {
     const result = await transpileInWorker(bytes).catch((e: Error) => {
       throw new CompileStepError('transpile', e.message);
     });
-    const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    await mkdir(tmp, { recursive: true });
-    try {
-      await writeFile(join(tmp, 'glue.mjs'), result.glue);
-      for (const [file, code] of Object.entries(result.coreModules)) await writeFile(join(tmp, file), code);
-      await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
-        // Another process (or load) wrote the same entry first: theirs is identical.
-        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
-        await rm(tmp, { recursive: true, force: true });
-      });
-    } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      throw e;
-    }
-    return result.coreModules;
+    return writeEntry(dir, result).catch((e: Error) => {
+      warn(`transpile cache entry ${dir} could not be written (${e.message}): using the transpiled component from memory; the next start transpiles again`);
+      return { glue: result.glue, coreModules: result.coreModules };
+    });
   }
+}
+
+async function compileModules(coreModules: Record<string, Uint8Array>, memoryLimitBytes: number): Promise<Record<string, WebAssembly.Module>> {
+  const modules: Record<string, WebAssembly.Module> = {};
+  for (const [file, code] of Object.entries(coreModules)) {
+    modules[file] = await WebAssembly.compile(limitMemory(code, memoryLimitBytes));
+  }
+  return modules;
 }
 
 /** sha256 of `bytes` as hex: an extension version. Hashed off the main thread (WebCrypto). */
@@ -127,16 +139,3 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
-/** The core modules of a complete cache entry, or undefined. */
-async function readCached(dir: string): Promise<Record<string, Uint8Array> | undefined> {
-  let files: string[];
-  try {
-    files = await readdir(dir);
-  } catch {
-    return undefined;
-  }
-  if (!files.includes('glue.mjs')) return undefined;
-  const modules: Record<string, Uint8Array> = {};
-  for (const file of files.filter((f) => f.endsWith('.wasm'))) modules[file] = await readFile(join(dir, file));
-  return modules;
-}

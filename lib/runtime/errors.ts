@@ -17,6 +17,13 @@ export type ExtensionErrorCode =
   | 'EXTENSION_RESPONSE_TOO_LARGE'
   /** The request (arguments + parent + context) was larger than `limits.maxRequestBytes`. */
   | 'EXTENSION_REQUEST_TOO_LARGE'
+  /**
+   * The extension's database file or its disk failed: full (`SQLITE_FULL`), an I/O error
+   * (`SQLITE_IOERR*`, `SQLITE_CANTOPEN*`, not writable), locked by another connection past the
+   * busy timeout (`SQLITE_BUSY*`) or damage (`SQLITE_CORRUPT*`, `SQLITE_NOTADB`). The call's writes were rolled
+   * back; it is not counted as a crash. A damaged file also stops the extension (`failed`).
+   */
+  | 'EXTENSION_STORAGE'
   /** The answer was not valid UTF-8 JSON, or a value in it was refused at the GraphQL boundary (lib/schema/boundary.ts). */
   | 'EXTENSION_BAD_RESPONSE'
   /** The extension is not serving: closed, unloaded, or failed after crashing repeatedly. */
@@ -47,6 +54,8 @@ export type LoadStep =
   | 'transpile'
   | 'compile'
   | 'instantiate'
+  /** Opening the extension's database and `PRAGMA quick_check` on it. */
+  | 'database'
   | 'init'
   | 'migrate'
   | 'get-schema'

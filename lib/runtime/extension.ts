@@ -13,6 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { jsonBytes } from '../data/json-values.js';
+import type { StorageFault } from '../data/storage-fault.js';
 import type { Backend } from './backend.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { InstanceCallError } from './instance.js';
@@ -81,7 +82,10 @@ export interface ExtensionParts {
 
 /**
  * A running extension. Events: `'crash'` (`{ code, message }`) after each crash, timeout or
- * memory-limit hit; `'failed'` when the circuit breaker opens; `'recovered'` when it closes.
+ * memory-limit hit; `'storage'` ({@link StorageFault}) after each call failed by its database
+ * file or disk (`EXTENSION_STORAGE`); `'failed'` (`{ reason, until }`) when the circuit breaker
+ * opens (`until` a `Date`) or its database file is found damaged (`until` undefined: for good);
+ * `'recovered'` when the breaker closes.
  */
 export class Extension extends EventEmitter {
   /** The extension's name (from its file name). */
@@ -208,6 +212,7 @@ export class Extension extends EventEmitter {
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
       this.#failJob(job, failure.code, failure.message);
+      if (failure.storage) this.#storageFault(failure.storage);
       this.#recordCrash(failure.code, failure.message);
       return;
     }
@@ -243,6 +248,20 @@ export class Extension extends EventEmitter {
       this.#failedUntil = now + FAILED_BACKOFF_MS;
       this.emit('failed', { reason: this.#stateReason, until: new Date(this.#failedUntil) });
     }
+  }
+
+  /**
+   * A storage fault is reported (`'storage'` event), not counted as a crash. A damaged file
+   * stops the extension for good (`'failed'`, no automatic recovery): it gets no more calls, so
+   * no more writes, until it is repaired and reloaded.
+   */
+  #storageFault(fault: StorageFault): void {
+    this.emit('storage', fault);
+    if (fault.kind !== 'corrupt' || this.#state === 'closed' || this.#failedUntil === Infinity) return;
+    this.#state = 'failed';
+    this.#stateReason = fault.message;
+    this.#failedUntil = Infinity;
+    this.emit('failed', { reason: fault.message, until: undefined });
   }
 
   #recover(): void {

@@ -8,6 +8,8 @@
  * fresh one and runs `init` again (migrations already ran for this version).
  */
 import type { ExtensionDatabase } from '../data/database.js';
+import { StorageFaultError, type StorageFault } from '../data/storage-fault.js';
+import { TransactionStateLost } from '../data/transaction-check.js';
 import { createGuestLog } from './guest-log.js';
 import type { LogLevel } from './logger.js';
 import { createWasi } from './wasi.js';
@@ -49,6 +51,11 @@ export class InstanceCallError extends Error {
   }
 }
 
+/** The failure of a call during which the database layer saw `fault`. */
+export function storageFailure(fault: StorageFault): CallFailure {
+  return { code: 'EXTENSION_STORAGE', message: fault.message, storage: fault };
+}
+
 /** SpiderMonkey's message when an allocation fails. */
 const OUT_OF_MEMORY = 'out of memory';
 
@@ -80,17 +87,17 @@ export class GuestInstance {
     return instance;
   }
 
-  /** `init(config)`. */
+  /** `init(config)`. `db-path` is the file's name (`forge_ext_<name>.db`), never a host path. */
   init(): void {
     this.#lifecycle('init', (g) =>
-      this.#db.read(() => g.init({ name: this.#spec.name, dbPath: this.#db.path, config: this.#spec.config })),
+      this.#db.read(() => g.init({ name: this.#spec.name, dbPath: this.#db.fileName, config: this.#spec.config })),
     );
     this.#initialized = true;
   }
 
-  /** `migrate(db-path)` in one write transaction, rolled back on `err` or trap. */
+  /** `migrate(db-path)` in one write transaction, rolled back on `err`, trap or storage fault. */
   migrate(): void {
-    this.#lifecycle('migrate', (g) => this.#db.write(() => g.migrate(this.#db.path)));
+    this.#lifecycle('migrate', (g) => this.#db.write(() => g.migrate(this.#db.fileName)));
   }
 
   /** `get-schema()`. */
@@ -110,20 +117,32 @@ export class GuestInstance {
     const guest = this.#ensureInstance();
     const run = (): WireResult[] => this.#callResolve(guest, requests);
     try {
-      if (!write) return this.#db.read(run);
       let results: WireResult[] = [];
-      try {
-        this.#db.write(() => {
-          results = run();
-          if (results.some((r) => 'err' in r)) throw ROLLBACK;
-        });
-      } catch (e) {
-        if (e !== ROLLBACK) throw e;
+      if (!write) results = this.#db.read(run);
+      else {
+        try {
+          this.#db.write(() => {
+            results = run();
+            if (results.some((r) => 'err' in r)) throw ROLLBACK;
+          });
+        } catch (e) {
+          if (e !== ROLLBACK) throw e;
+        }
       }
+      this.#throwStorageFault();
       return results;
     } catch (e) {
       throw this.#crashed(e);
     }
+  }
+
+  /**
+   * A storage fault during the call fails the whole call, whatever the guest answered: it may
+   * have caught the `err` its import got and answered from partial data.
+   */
+  #throwStorageFault(): void {
+    const fault = this.#db.takeFault();
+    if (fault) throw new InstanceCallError(storageFailure(fault));
   }
 
   #callResolve(guest: GuestExports, requests: WireRequest[]): WireResult[] {
@@ -173,9 +192,12 @@ export class GuestInstance {
   #lifecycle<T>(step: string, fn: (guest: GuestExports) => T): T {
     const guest = this.#ensureInstance();
     try {
-      return fn(guest);
+      const result = fn(guest);
+      this.#throwStorageFault();
+      return result;
     } catch (e) {
       if (isGuestErr(e)) {
+        this.#throwStorageFault();
         const { err, code } = this.#guestErr(String(e.payload)) as { err: string; code: CallFailure['code'] };
         throw new InstanceCallError({ code, message: err });
       }
@@ -183,11 +205,20 @@ export class GuestInstance {
     }
   }
 
-  /** Drops a trapped instance and describes the failure. */
+  /**
+   * Describes a failed call: a storage fault or a lost transaction as such (the instance is
+   * fine), anything else as a trap (the instance is dropped). A trap after a storage fault (a
+   * guest that could not cope with the `err`) is reported as the storage fault.
+   */
   #crashed(e: unknown, step?: string): InstanceCallError {
+    // Taken whatever happened, so no fault outlives its call.
+    const fault = e instanceof StorageFaultError ? (this.#db.takeFault(), e.fault) : this.#db.takeFault();
+    const trapped = !(e instanceof InstanceCallError || e instanceof StorageFaultError || e instanceof TransactionStateLost);
+    if (trapped) this.#exports = undefined;
+    if (fault) return new InstanceCallError(storageFailure(fault));
     if (e instanceof InstanceCallError) return e;
+    if (e instanceof TransactionStateLost) return new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
     const atLimit = this.#memories.some((m) => m.buffer.byteLength >= this.#spec.memoryLimitBytes * 0.9);
-    this.#exports = undefined;
     const detail = e instanceof Error ? e.message : String(e);
     if (atLimit) return new InstanceCallError({ code: 'EXTENSION_MEMORY_LIMIT', message: this.#outOfMemory(step) });
     return new InstanceCallError({ code: 'EXTENSION_CRASHED', message: `the extension crashed${step ? ` during ${step}` : ''}: ${detail}` });

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { jsonBytes } from '../data/json-values.js';
 import { assertExtensionName, extensionNameFromFile } from '../data/names.js';
+import type { StorageFault } from '../data/storage-fault.js';
 import { InlineBackend, StartError, type Backend, type BackendSpec } from './backend.js';
 import { CompileStepError, ComponentCompiler } from './compile.js';
 import { ExtensionLoadError, messageOf } from './errors.js';
@@ -95,7 +96,9 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
 
   let compiled;
   try {
-    compiled = await compilerFor(resolve(options.cacheDir ?? join(dataDir, '.cache'))).compile(bytes, limits.memoryMb * 2 ** 20);
+    compiled = await compilerFor(resolve(options.cacheDir ?? join(dataDir, '.cache'))).compile(bytes, limits.memoryMb * 2 ** 20, (message) =>
+      logger.warn({ extension: name }, message),
+    );
   } catch (e) {
     if (e instanceof CompileStepError) throw new ExtensionLoadError(name, e.step, e.message, { cause: e });
     throw new ExtensionLoadError(name, 'compile', messageOf(e), { cause: e });
@@ -130,7 +133,7 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
   }
   // More instances only in worker isolation: inline calls run one at a time on this thread.
   const more = isolation === 'worker' ? Array.from({ length: workers - 1 }, () => new WorkerBackend(spec, log)) : [];
-  return new Extension({
+  const extension = new Extension({
     name,
     version: compiled.sha256,
     file,
@@ -140,6 +143,10 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     limits,
     backends: [backend, ...more],
   });
+  extension.on('storage', (fault: StorageFault) =>
+    logger.error({ extension: name, sqliteCode: fault.sqliteCode, storage: fault.kind }, `extension ${name}: ${fault.message}`),
+  );
+  return extension;
 }
 
 /** Throws a TypeError (`<where> must be ...`) unless `value` is undefined or an {@link Isolation}. */

@@ -3,6 +3,7 @@
  * on the main thread or in a worker (then they cross `postMessage`; every field is cloneable and
  * every byte array transferable).
  */
+import type { StorageFault } from '../data/storage-fault.js';
 import type { ExtensionErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
 
@@ -22,6 +23,8 @@ export type WireResult = { ok: Uint8Array } | { err: string; code: ExtensionErro
 export interface CallFailure {
   code: ExtensionErrorCode;
   message: string;
+  /** For `EXTENSION_STORAGE`: the fault the database layer saw. */
+  storage?: StorageFault;
 }
 
 /** Resource limits, as the runtime enforces them. */

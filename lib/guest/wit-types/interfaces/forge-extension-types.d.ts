@@ -13,8 +13,9 @@ declare module 'forge:extension/types@0.1.0' {
      */
     name: string,
     /**
-     * The path of its database as the host sees it. Informational: the guest reaches the
-     * database only through the `database` import.
+     * The file name of its database, `forge_ext_<name>.db` (never a host path: the directory
+     * is the host's). Informational: the guest reaches the database only through the
+     * `database` import.
      */
     dbPath: string,
     /**
