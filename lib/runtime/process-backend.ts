@@ -1,0 +1,113 @@
+/**
+ * `isolation: 'process'` (the default): the instance runs in its own child process that owns
+ * its database connection (see remote-backend.ts for the protocol and deadlines). A deadline is
+ * SIGKILL of that process, which stops anything, a runaway SQLite statement included.
+ *
+ * What the child gets, and nothing more:
+ * - an empty environment (no secret of the host's environment, no NODE_OPTIONS) and no
+ *   command-line flags of the host's (no --inspect, no --require);
+ * - no stdin or stdout; its stderr is read by the host (the tail explains a crash);
+ * - a JavaScript heap of {@link JS_HEAP_MB} MiB (as a worker's), and on POSIX systems an OS cap
+ *   on all memory it may commit (RLIMIT_DATA = `limits.processMemoryMb`): the guest's linear
+ *   memory, the JavaScript heap and SQLite's heap together.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Backend, BackendSpec } from './backend.js';
+import type { ProcessSpec } from './extension-process.js';
+import { RemoteBackend, type Runner, type RunnerEvents } from './remote-backend.js';
+import type { CallFailure, GuestLogLine } from './wire.js';
+
+/** The JavaScript heap of an extension process, as a worker's `maxOldGenerationSizeMb`. */
+export const JS_HEAP_MB = 256;
+/** Longest wait for an idle process to close its database and exit, before SIGKILL. */
+const CLOSE_GRACE_MS = 1000;
+/** How much of the child's stderr is kept, to explain a crash. */
+const STDERR_TAIL = 4096;
+
+const ENTRY = fileURLToPath(new URL('./extension-process.js', import.meta.url));
+
+/** Every live extension process: killed if the host exits without closing them. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export function processBackend(spec: BackendSpec, processMemoryMb: number, log: (line: GuestLogLine) => void): Backend {
+  const { modules, ...rest } = spec;
+  const wire: ProcessSpec = { ...rest, moduleFiles: Object.keys(modules) };
+  return new RemoteBackend((events) => spawnProcess(wire, processMemoryMb, events), spec.timeoutMs, log);
+}
+
+function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: RunnerEvents): Runner {
+  const node = [process.execPath, `--max-old-space-size=${JS_HEAP_MB}`, ENTRY];
+  // RLIMIT_DATA through the shell's `ulimit -d` (KiB), then exec: the limit holds from the
+  // child's first instruction. Windows has no such limit: the child runs without it.
+  const [command, ...args] =
+    process.platform === 'win32'
+      ? node
+      : ['/bin/sh', '-c', 'ulimit -d "$1" 2>/dev/null; shift; exec "$@"', 'sh', String(processMemoryMb * 1024), ...node];
+  const child = spawn(command!, args, {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+    env: {},
+    windowsHide: true,
+  });
+  live.add(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL)));
+
+  let ended = false;
+  let killed = false;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      ended = true;
+      live.delete(child);
+      resolve();
+      if (!killed) events.died(exitFailure(code, signal, stderr, processMemoryMb));
+    });
+  });
+  child.on('error', (e) => {
+    if (!killed) events.died({ code: 'EXTENSION_CRASHED', message: `the extension's process failed: ${e.message}` });
+  });
+  child.on('message', (msg) => events.message(msg as Parameters<RunnerEvents['message']>[0]));
+
+  const kill = (): Promise<void> => {
+    killed = true;
+    if (!ended) child.kill('SIGKILL');
+    return exited;
+  };
+  let first = true;
+  return {
+    post: (msg) => {
+      // The first message is always `start`: the spec travels with it.
+      child.send(first ? { ...msg, spec } : msg);
+      first = false;
+    },
+    kill,
+    async close(busy) {
+      if (ended) return;
+      if (!busy) {
+        killed = true;
+        child.send({ id: 0, op: 'close' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+        return;
+      }
+      await kill();
+    },
+  };
+}
+
+function exitFailure(code: number | null, signal: NodeJS.Signals | null, stderr: string, processMemoryMb: number): CallFailure {
+  const how = signal ? `was killed (${signal})` : `exited (code ${code})`;
+  if (/out of memory/i.test(stderr)) {
+    return {
+      code: 'EXTENSION_PROCESS_MEMORY_LIMIT',
+      message: `the extension's process ran out of memory (JavaScript heap ${JS_HEAP_MB} MiB, process ${processMemoryMb} MiB: limits.processMemoryMb) and ${how}`,
+    };
+  }
+  return { code: 'EXTENSION_CRASHED', message: `the extension's process ${how}` };
+}
