@@ -46,7 +46,7 @@ function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: Runner
   const [command, ...args] =
     process.platform === 'win32'
       ? node
-      : ['/bin/sh', '-c', 'ulimit -d "$1" 2>/dev/null; shift; exec "$@"', 'sh', String(processMemoryMb * 1024), ...node];
+      : ['/bin/sh', '-c', 'ulimit -d "$1" 2>/dev/null; shift; unset PWD; exec "$@"', 'sh', String(processMemoryMb * 1024), ...node];
   const child = spawn(command!, args, {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
