@@ -28,15 +28,15 @@ const server = app.listen(port, async () => {
   console.log(`GraphQL API and GraphiQL (Koa): http://localhost:${listening}/graphql`);
 });
 
-// Stop accepting connections, let requests in progress finish, then close the extensions
-// (their processes and databases; host.close() resolves within 5 s whatever they are doing).
-// Nothing else keeps the process alive, so it exits with code 0; the timer is a last resort.
+// Stop accepting connections and let the requests in progress finish (each extension call ends
+// by its deadline), then close the extensions: their processes and databases (host.close()
+// resolves within 5 s whatever they are doing). Nothing else keeps the process alive, so it
+// exits with code 0. Clients that hold connections open are cut after 5 s.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.log(`${signal}: shutting down`);
-    setTimeout(() => process.exit(1), 10_000).unref();
-    server.close();
+    server.close(() => void forge.host.close());
     server.closeIdleConnections();
-    void forge.host.close();
+    setTimeout(() => server.closeAllConnections(), 5000).unref();
   });
 }
