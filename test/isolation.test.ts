@@ -15,7 +15,8 @@ interface Body {
   errors?: Array<{ message: string; path?: unknown[]; extensions?: { code?: string; extension?: string } }>;
 }
 
-describe('isolation and limits (worker)', function () {
+for (const isolation of ['process', 'worker'] as const)
+describe(`isolation and limits (${isolation})`, function () {
   let ext: { dir: string; cleanup: () => void };
   let data: { dir: string; cleanup: () => void };
   let app: TestApp | undefined;
@@ -39,7 +40,7 @@ describe('isolation and limits (worker)', function () {
   });
 
   const start = async (options: Partial<ForgeOptions> = {}) => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), isolation: 'worker', ...options });
+    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), isolation, ...options });
     await app.host.ready();
     assert.ok(app.host.status().every((s) => s.state === 'ready'), JSON.stringify(app.host.status()));
     return app;
@@ -69,7 +70,7 @@ describe('isolation and limits (worker)', function () {
     const elapsed = loopEnded - began;
     assert.ok(elapsed >= timeoutMs && elapsed < timeoutMs + 2000, `ended after ${elapsed.toFixed(0)} ms`);
 
-    assert.deepEqual((await query('{ loopOk }')).data, { loopOk: 'fine' }, 'a fresh worker answers');
+    assert.deepEqual((await query('{ loopOk }')).data, { loopOk: 'fine' }, 'a fresh process or worker answers');
   });
 
   it('runs calls to one extension in parallel on several instances (workers: 2)', async () => {
@@ -146,7 +147,7 @@ describe('isolation and limits (worker)', function () {
     assert.ok(logger.lines.some((l) => /log output throttled/.test(l.msg)));
   });
 
-  it('keeps the WASI sandbox closed in worker mode too', async () => {
+  it(`keeps the WASI sandbox closed in ${isolation} mode too`, async () => {
     await start();
     assert.deepEqual((await query('{ env preopens socket openForged }')).data, { env: 0, preopens: 0, socket: 'access-denied', openForged: 'refused' });
   });
