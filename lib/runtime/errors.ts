@@ -9,7 +9,7 @@ export type ExtensionErrorCode =
   | 'EXTENSION_ERROR'
   /** The call ran past `limits.timeoutMs`; the extension's process (or worker) was stopped and restarted. */
   | 'EXTENSION_TIMEOUT'
-  /** The extension trapped (`unreachable`, stack overflow, bad memory access) or its worker died. */
+  /** The extension trapped (`unreachable`, stack overflow, bad memory access) or its process or worker died. */
   | 'EXTENSION_CRASHED'
   /** The extension's linear memory reached `limits.memoryMb`. */
   | 'EXTENSION_MEMORY_LIMIT'
