@@ -74,7 +74,9 @@ describe(`isolation and limits (${isolation})`, function () {
   });
 
   it('runs calls to one extension in parallel on several instances (workers: 2)', async () => {
-    await start({ extensions: { loop: { limits: { timeoutMs: 1500 }, workers: 2 } } });
+    // The second instance starts on first need (a process takes a while on a loaded machine):
+    // the spin's deadline leaves it time.
+    await start({ extensions: { loop: { limits: { timeoutMs: 8000 }, workers: 2 } } });
     let spinEnded = false;
     const spinning = query('{ spin }').then((body) => ((spinEnded = true), body));
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -84,7 +86,8 @@ describe(`isolation and limits (${isolation})`, function () {
   });
 
   it('caps a memory bomb: EXTENSION_MEMORY_LIMIT, RSS bounded, the server keeps serving', async () => {
-    await start({ extensions: { bomb: { limits: { memoryMb: 64 } } } });
+    // These tests are about memory, not deadlines: a loaded machine gets time to hit the cap.
+    await start({ extensions: { bomb: { limits: { memoryMb: 64, timeoutMs: 15_000 } } } });
     const rssBefore = process.memoryUsage().rss;
     const body = await query('{ bomb }');
     const grew = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
@@ -95,7 +98,7 @@ describe(`isolation and limits (${isolation})`, function () {
   });
 
   it('reports a JavaScript guest that runs out of memory as EXTENSION_MEMORY_LIMIT', async () => {
-    await start({ maxBodyBytes: 4 * 2 ** 20 });
+    await start({ maxBodyBytes: 4 * 2 ** 20, limits: { timeoutMs: 15_000 } });
     const body = await query('{ big(bytes: 80000000) }');
     assert.equal(body.errors?.[0]?.extensions?.code, 'EXTENSION_MEMORY_LIMIT', JSON.stringify(body));
     assert.equal((await query('{ echo { fieldName } }')).data?.['echo'] !== undefined, true);

@@ -158,7 +158,8 @@ describe('process isolation (issue 10)', function () {
   });
 
   it('workers: 2 runs two processes: one answers while the other spins', async () => {
-    await start({ extensions: { loop: { limits: { timeoutMs: 1500 }, workers: 2 } } });
+    // The second process starts on first need (slow on a loaded machine): the spin's deadline leaves it time.
+    await start({ extensions: { loop: { limits: { timeoutMs: 8000 }, workers: 2 } } });
     let spinEnded = false;
     const spinning = query('{ spin }').then((body) => ((spinEnded = true), body));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -266,7 +267,9 @@ describe('process isolation (issue 10)', function () {
     assert.deepEqual(steps['row 1 query'], { code: 'EXTENSION_TIMEOUT' });
     assert.deepEqual(steps['next call'], { ok: '[{"one":1}]' });
     assert.deepEqual(steps['row 1 mutation'], { code: 'EXTENSION_TIMEOUT' });
-    assert.ok((steps['ordinary write after'] as { attempts: number }).attempts < 40, 'a write went through once the abandoned INSERT ended');
+    assert.ok(['ok', 'EXTENSION_TIMEOUT'].includes(steps['ordinary write during'] as string), String(steps['ordinary write during']));
+    assert.ok((steps['write lock held on, ms'] as number) < 60_000, 'the abandoned INSERT ended');
+    assert.deepEqual(steps['ordinary write after'], { ok: '[]' });
     assert.deepEqual(steps['read after'], { ok: '[{"v":"after"}]' });
     assert.ok((steps['close ms'] as number) < 5000, `close() took ${steps['close ms']} ms`);
     assert.deepEqual(steps['runaway'], { code: 'EXTENSION_UNAVAILABLE' });

@@ -6,6 +6,8 @@
  *
  *   node dist/test/children/worker-deadline.js <probe.wasm> <dataDir> <cacheDir>
  */
+import Database from 'better-sqlite3';
+import { databasePath } from '../../lib/data/names.js';
 import { loadExtension } from '../../lib/runtime/load.js';
 import { silentLogger } from '../../lib/runtime/logger.js';
 import { ROW_1_SQL, ROW_1_WRITE_SQL } from './sql.js';
@@ -29,14 +31,24 @@ print('row 1 query', await outcome(sql(ROW_1_SQL)));
 print('next call', await outcome(sql('SELECT 1 AS one')));
 print('row 1 mutation', await outcome(write(ROW_1_WRITE_SQL)));
 // The abandoned statements end (with their errors) seconds later, inside the old threads; until
-// the abandoned INSERT ends it holds the write lock, so an ordinary write waits for it (and may
-// time out itself, SQLITE_BUSY after the busy timeout, inside SQLite: the case that aborted).
-let attempts = 0;
-for (let written = false; !written && attempts < 40; attempts++) {
-  written = 'ok' in (await outcome(write(`INSERT INTO t(id, v) VALUES (-1, 'after')`)));
-  if (!written) await new Promise((resolve) => setTimeout(resolve, 1000));
+// the abandoned INSERT ends it holds the write lock, so an ordinary write now waits for it (and
+// may time out itself: SQLITE_BUSY after the busy timeout, inside SQLite, the case that aborted).
+const during = await outcome(write(`INSERT INTO t(id, v) VALUES (-2, 'during')`));
+print('ordinary write during', 'ok' in during ? 'ok' : during.code);
+// Once the abandoned INSERT has ended (another connection can take the write lock), writes go through.
+const probeLock = new Database(databasePath(dataDir, 'probe'), { timeout: 0 });
+let lockedMs = 0;
+for (const began = performance.now(); performance.now() - began < 60_000; lockedMs = performance.now() - began) {
+  try {
+    probeLock.exec('BEGIN IMMEDIATE; ROLLBACK');
+    break;
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
-print('ordinary write after', { attempts });
+probeLock.close();
+print('write lock held on, ms', Math.round(lockedMs));
+print('ordinary write after', await outcome(write(`INSERT INTO t(id, v) VALUES (-1, 'after')`)));
 print('read after', await outcome(sql('SELECT v FROM t WHERE id = -1')));
 
 // close() while a statement runs (it ends by itself ~5 s later): close must not wait for it.
