@@ -1,7 +1,7 @@
 /**
  * One running instance of an extension: the host imports it gets, its lifecycle, and every call
- * into it. The same code runs on the main thread (`isolation: 'inline'`) and inside a worker
- * (`'worker'`); only who calls it differs.
+ * into it. The same code runs on the main thread (`isolation: 'inline'`), inside a worker
+ * (`'worker'`) and in a child process (`'process'`); only who calls it differs.
  *
  * Calls are synchronous. A call that traps poisons a component instance ("cannot enter component
  * instance"), so after a trap the instance is dropped and the next call transparently creates a

@@ -1,7 +1,8 @@
 /**
  * The shapes that cross between the host and an extension's instance, whether the instance runs
- * on the main thread or in a worker (then they cross `postMessage`; every field is cloneable and
- * every byte array transferable).
+ * on the main thread, in a worker (then they cross `postMessage`) or in a child process (its IPC
+ * channel, with `advanced` serialization): every field is cloneable and every byte array
+ * transferable.
  */
 import type { ExtensionErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
