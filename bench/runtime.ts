@@ -32,7 +32,7 @@ import { GuestInstance } from '../lib/runtime/instance.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { transpileComponent } from '../lib/runtime/transpile.js';
 import { DEFAULT_LIMITS } from '../lib/runtime/wire.js';
-import { extensionProcessesRssMiB } from './children-rss.js';
+import { extensionProcesses, statusKib } from '../test/procfs.js';
 import { childMain, fmt, freshDir, isMain, runChild, since, summarize, table } from './common.js';
 import { copySeed, SHARED_CACHE } from './seed.js';
 
@@ -195,7 +195,8 @@ async function measureRss(fixture: string, isolation: Isolation, seedFile: strin
       await new Promise((r) => setImmediate(r));
     }
     // Process isolation: the extensions' own processes count too.
-    return process.memoryUsage().rss / 2 ** 20 + extensionProcessesRssMiB();
+    const children = process.platform === 'linux' ? extensionProcesses().reduce((kib, pid) => kib + statusKib(pid, 'VmRSS'), 0) : 0;
+    return process.memoryUsage().rss / 2 ** 20 + children / 1024;
   };
   const bytes = readFileSync(fixturePath(fixture));
   const dataDir = freshDir('runtime', `rss-${fixture}-${isolation}`);

@@ -1,4 +1,4 @@
-/** Linux /proc readings for the isolation tests: which extension processes run, and their CPU and memory. */
+/** Linux /proc readings for the isolation tests and the benchmark: which extension processes run, and their CPU and memory. */
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** `/proc/<pid>/stat` fields after the command name (field 3 onwards), or undefined once the process is gone. */
@@ -23,8 +23,8 @@ export function cpuTicks(pid: number): number | undefined {
   return fields && fields[0] !== 'Z' ? Number(fields[11]) + Number(fields[12]) : undefined;
 }
 
-/** The running extension processes whose parent is `parent`, by the title they set (`forge-extension <name>`). */
-export function extensionProcesses(name: string, parent = process.pid): number[] {
+/** The running extension processes (of extension `name`, or all) whose parent is `parent`, by the title they set (`forge-extension <name>`). */
+export function extensionProcesses(name?: string, parent = process.pid): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -32,7 +32,8 @@ export function extensionProcesses(name: string, parent = process.pid): number[]
     const fields = statFields(pid);
     if (!fields || fields[0] === 'Z' || Number(fields[1]) !== parent) continue;
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() === `forge-extension ${name}`) found.push(pid);
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (name === undefined ? title.startsWith('forge-extension ') : title === `forge-extension ${name}`) found.push(pid);
     } catch {
       // gone meanwhile
     }
