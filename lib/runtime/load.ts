@@ -121,11 +121,10 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     dataDir,
     timeoutMs: limits.timeoutMs,
     ...(config ? { config } : {}),
-    ...(isolation === 'process' ? { processMemoryMb: limits.processMemoryMb } : {}),
   };
   const log = ({ level, message, source: from }: GuestLogLine) => logger[level]({ extension: name, source: from }, message);
   const newBackend = (): Backend =>
-    isolation === 'inline' ? new InlineBackend(spec, log) : isolation === 'worker' ? workerBackend(spec, log) : processBackend(spec, limits.processMemoryMb, log);
+    isolation === 'inline' ? new InlineBackend(spec, log) : isolation === 'worker' ? workerBackend(spec, log) : processBackend({ ...spec, processMemoryMb: limits.processMemoryMb }, log);
   const backend = newBackend();
   let sdl: string;
   try {

@@ -33,10 +33,11 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-export function processBackend(spec: BackendSpec, processMemoryMb: number, log: (line: GuestLogLine) => void): Backend {
+/** The spec's `processMemoryMb` is the child's OS memory cap (`limits.processMemoryMb`). */
+export function processBackend(spec: BackendSpec & { processMemoryMb: number }, log: (line: GuestLogLine) => void): Backend {
   const { modules, ...rest } = spec;
   const wire: ProcessSpec = { ...rest, moduleFiles: Object.keys(modules) };
-  return new RemoteBackend((events) => spawnProcess(wire, processMemoryMb, events), spec.timeoutMs, log);
+  return new RemoteBackend((events) => spawnProcess(wire, spec.processMemoryMb, events), spec.timeoutMs, log);
 }
 
 function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: RunnerEvents): Runner {
