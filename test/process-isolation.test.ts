@@ -181,6 +181,21 @@ describe('process isolation (issue 10)', function () {
     }
   });
 
+  it('refuses a process memory cap that leaves no room beside the guest memory, naming both limits', async () => {
+    await assert.rejects(
+      loadExtension(fixturePath('counter'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { memoryMb: 128, processMemoryMb: 200 } }),
+      (e: Error) => e instanceof TypeError && /limits.processMemoryMb \(200\) must be at least limits.memoryMb \(128\) \+ 192/.test(e.message),
+    );
+    // Raising memoryMb alone raises the default cap with it.
+    const big = await loadExtension(fixturePath('counter'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { memoryMb: 1024 } });
+    try {
+      assert.equal(big.limits.processMemoryMb, 1024 + 384);
+      assert.equal(await big.resolveField({ typeName: 'Query', fieldName: 'hello' }), 'world');
+    } finally {
+      await big.close();
+    }
+  });
+
   it('kill -9 of an extension process mid-write loses no acknowledged write; integrity_check is ok', async () => {
     const probe = await loadExtension(fixturePath('probe'), {
       dataDir: data.dir,
