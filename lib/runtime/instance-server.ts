@@ -18,6 +18,8 @@ export type InstanceRequest =
 export type InstanceReply =
   | { id: number; ok: unknown }
   | { id: number; failure: InstanceCallError['failure']; step?: string }
+  /** `start`: the host's share (spawn, compile, open the database) is done; guest code runs from here. */
+  | { id: number; guestRuns: true }
   | { log: GuestLogLine };
 
 /** How the loop talks to the host: a `MessagePort` or a child process's IPC channel. */
@@ -44,7 +46,9 @@ export function serveInstance(
   channel.onMessage(async (msg) => {
     try {
       if (msg.op === 'start') {
-        started = await startInstance(await specFor(msg), log, msg.restart, guard);
+        const spec = await specFor(msg);
+        channel.send({ id: msg.id, guestRuns: true });
+        started = await startInstance(spec, log, msg.restart, guard);
         instance = started.instance;
         channel.send({ id: msg.id, ok: started.sdl });
       } else if (msg.op === 'close') {

@@ -17,7 +17,12 @@ import { InstanceCallError } from './instance.js';
 import type { InstanceReply, InstanceRequest } from './instance-server.js';
 import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
 
-/** Deadline for a whole start (instantiate, init, migrate, get-schema): migrations can be slow. */
+/**
+ * Deadline for a first start (spawn, compile, instantiate, init, migrate, get-schema):
+ * migrations can be slow. A restart has it until its guest code runs (spawning and compiling
+ * are the host's work, slow on a loaded machine); from then on `timeoutMs`, as any call: it runs
+ * `init` only, and an `init` that never returns must not hold every call for 30 s.
+ */
 const START_TIMEOUT_MS = 30_000;
 
 /** A running worker thread or child process, as {@link RemoteBackend} drives it. */
@@ -41,6 +46,8 @@ export interface RunnerEvents {
   died(failure: CallFailure): void;
 }
 
+const startTooLong = (ms: number) => `starting the extension took longer than ${ms} ms and was stopped`;
+
 export type SpawnRunner = (events: RunnerEvents) => Runner;
 
 interface InFlight {
@@ -48,6 +55,16 @@ interface InFlight {
   resolve: (value: unknown) => void;
   reject: (e: InstanceCallError) => void;
   timer: NodeJS.Timeout;
+  /** Re-arms the deadline once guest code runs (a restart's `init`). */
+  guestRuns?: () => void;
+}
+
+/** A call's deadline: `timeoutMs` from now; once guest code runs, `guestMs` from then (when set). */
+interface Deadline {
+  timeoutMs: number;
+  /** The message when it expires, given the milliseconds it had. */
+  message: (ms: number) => string;
+  guestMs?: number;
 }
 
 export class RemoteBackend implements Backend {
@@ -67,7 +84,7 @@ export class RemoteBackend implements Backend {
   async start(): Promise<string> {
     this.#spawn();
     try {
-      const sdl = (await this.#send({ id: 0, op: 'start', restart: false }, START_TIMEOUT_MS)) as string;
+      const sdl = (await this.#send({ id: 0, op: 'start', restart: false }, { timeoutMs: START_TIMEOUT_MS, message: startTooLong })) as string;
       this.#ready = Promise.resolve();
       return sdl;
     } catch (e) {
@@ -81,13 +98,14 @@ export class RemoteBackend implements Backend {
     // The previous runner died: start a fresh one.
     if (!this.#runner) this.#restart();
     await this.#ready;
-    return (await this.#send({ id: 0, op: 'resolve', requests, write }, this.timeoutMs)) as WireResult[];
+    return (await this.#send({ id: 0, op: 'resolve', requests, write }, { timeoutMs: this.timeoutMs, message: (ms) => `the call ran longer than ${ms} ms (limits.timeoutMs) and was stopped` })) as WireResult[];
   }
 
   /** A fresh runner that runs `init` only (this version's migrations already ran). */
   #restart(): void {
     const runner = this.#spawn();
-    const ready = this.#send({ id: 0, op: 'start', restart: true }, START_TIMEOUT_MS).then(
+    const deadline = { timeoutMs: START_TIMEOUT_MS, message: startTooLong, guestMs: this.timeoutMs };
+    const ready = this.#send({ id: 0, op: 'start', restart: true }, deadline).then(
       () => undefined,
       (e: unknown) => {
         // A runner that cannot start serves nothing: the next call tries a new one.
@@ -115,6 +133,7 @@ export class RemoteBackend implements Backend {
         if ('log' in msg) return this.log(msg.log);
         const call = this.#inFlight;
         if (this.#runner !== runner || !call || call.id !== msg.id) return;
+        if ('guestRuns' in msg) return call.guestRuns?.();
         this.#settle();
         if ('ok' in msg) call.resolve(msg.ok);
         else {
@@ -132,24 +151,29 @@ export class RemoteBackend implements Backend {
     return runner;
   }
 
-  #send(msg: InstanceRequest, timeoutMs: number): Promise<unknown> {
+  #send(msg: InstanceRequest, deadline: Deadline): Promise<unknown> {
     const runner = this.#runner;
     if (!runner) return Promise.reject(new InstanceCallError({ code: 'EXTENSION_CRASHED', message: "the extension's runner is gone" }));
     if (this.#inFlight) throw new Error('RemoteBackend: one call at a time');
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const expire = (ms: number, message: (ms: number) => string) => () => {
         // The call fails now; the runner is stopped (at once, or as soon as it safely can be),
         // and its replacement starts now rather than on the next call (a process takes a while).
         this.#runner = undefined;
         void runner.kill();
-        this.#fail({
-          code: 'EXTENSION_TIMEOUT',
-          message: `the call ran longer than ${timeoutMs} ms (limits.timeoutMs) and was stopped`,
-        });
+        this.#fail({ code: 'EXTENSION_TIMEOUT', message: message(ms) });
         if (!this.#closed && msg.op === 'resolve') this.#restart();
-      }, timeoutMs);
-      this.#inFlight = { id, resolve, reject, timer };
+      };
+      const call: InFlight = { id, resolve, reject, timer: setTimeout(expire(deadline.timeoutMs, deadline.message), deadline.timeoutMs) };
+      const { guestMs } = deadline;
+      if (guestMs !== undefined) {
+        call.guestRuns = () => {
+          clearTimeout(call.timer);
+          call.timer = setTimeout(expire(guestMs, (ms) => `init of a fresh instance ran longer than ${ms} ms (limits.timeoutMs) and was stopped`), guestMs);
+        };
+      }
+      this.#inFlight = call;
       runner.post({ ...msg, id });
     });
   }
