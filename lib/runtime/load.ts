@@ -54,6 +54,11 @@ export interface LoadExtensionOptions {
   workers?: number;
   /** Where the extension's log lines go, tagged `{ extension: name }`. @default a console logger for warn and error */
   logger?: Logger;
+  /**
+   * Aborts the load: a start in progress (an `init` or `migrate` that runs long) is stopped and
+   * the load rejects with an {@link ExtensionLoadError} saying so. `ExtensionHost.close()` uses it.
+   */
+  signal?: AbortSignal;
 }
 
 const compilers = new Map<string, ComponentCompiler>();
@@ -126,13 +131,20 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
   const newBackend = (): Backend =>
     isolation === 'inline' ? new InlineBackend(spec, log) : isolation === 'worker' ? workerBackend(spec, log) : processBackend({ ...spec, processMemoryMb: limits.processMemoryMb }, log);
   const backend = newBackend();
+  const { signal } = options;
+  const abort = () => void backend.close();
+  signal?.addEventListener('abort', abort, { once: true });
   let sdl: string;
   try {
+    if (signal?.aborted) throw new Error('aborted');
     sdl = await backend.start();
   } catch (e) {
     await backend.close();
+    if (signal?.aborted) throw new ExtensionLoadError(name, 'instantiate', 'the load was aborted (options.signal)', { cause: e });
     if (e instanceof StartError) throw new ExtensionLoadError(name, e.step, e.failure.message, { cause: e });
     throw new ExtensionLoadError(name, 'instantiate', messageOf(e), { cause: e });
+  } finally {
+    signal?.removeEventListener('abort', abort);
   }
   // More instances only off the main thread: inline calls run one at a time on this thread.
   const more = isolation === 'inline' ? [] : Array.from({ length: workers - 1 }, newBackend);
