@@ -4,6 +4,8 @@
  * while such a load runs. Real child processes, real SQLite files.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createExtensionHost } from '../lib/host/host.js';
 import { databasePath } from '../lib/data/names.js';
@@ -103,5 +105,23 @@ describe('process isolation: restarts that fail, close() during a load', functio
     assert.equal(e.name, 'ExtensionLoadError');
     assert.match(e.message, /failed at instantiate: the load was aborted \(options.signal\)/);
     await waitFor(() => extensionProcesses('restart').length === 0, 5000, 'its process is gone');
+  });
+
+  it('file descriptors exhausted: spawning the process fails with a named load error, the host lives on and loads once they are back', async () => {
+    const child = spawn(process.execPath, [join('dist', 'test', 'children', 'no-fds.js'), fixturePath('counter'), data.dir, TEST_CACHE_DIR], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, `the host process died: ${err}\n${out}`);
+    const steps = Object.fromEntries(out.trim().split('\n').map((l) => JSON.parse(l) as { step: string; value: unknown }).map((s) => [s.step, s.value]));
+    assert.deepEqual(steps['warm'], { ok: 'world' });
+    const starved = steps['starved'] as { ok?: string; error?: string; message?: string };
+    assert.equal(starved.error, 'ExtensionLoadError', JSON.stringify(starved));
+    assert.match(starved.message!, /EMFILE/);
+    assert.deepEqual(steps['after'], { ok: 'world' });
   });
 });

@@ -56,22 +56,26 @@ function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: Runner
   });
   live.add(child);
   let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL)));
-
   let ended = false;
   let killed = false;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      ended = true;
-      live.delete(child);
-      resolve();
-      if (!killed) events.died(exitFailure(code, signal, stderr, processMemoryMb));
-    });
-  });
+  let onEnd!: () => void;
+  const exited = new Promise<void>((resolve) => (onEnd = resolve));
+  const end = (failure: () => CallFailure): void => {
+    if (ended) return;
+    ended = true;
+    live.delete(child);
+    onEnd();
+    if (!killed) events.died(failure());
+  };
+  // Listen for errors first: a spawn that fails (EMFILE when file descriptors run out, EAGAIN,
+  // ENOENT without /bin/sh) emits 'error', never 'exit', and has no stdio streams.
   child.on('error', (e) => {
+    if (child.pid === undefined) return end(() => ({ code: 'EXTENSION_CRASHED', message: `the extension's process could not start: ${e.message}` }));
     if (!killed) events.died({ code: 'EXTENSION_CRASHED', message: `the extension's process failed: ${e.message}` });
   });
+  child.once('exit', (code, signal) => end(() => exitFailure(code, signal, stderr, processMemoryMb)));
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL)));
   child.on('message', (msg) => events.message(msg as Parameters<RunnerEvents['message']>[0]));
 
   const kill = (): Promise<void> => {
@@ -79,11 +83,13 @@ function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: Runner
     if (!ended) child.kill('SIGKILL');
     return exited;
   };
+  // Without a channel (the spawn failed, or the process is gone) 'error' or 'exit' reports it.
+  const send = (msg: object): void => void (child.connected && child.send(msg));
   let first = true;
   return {
     post: (msg) => {
       // The first message is always `start`: the spec travels with it.
-      child.send(first ? { ...msg, spec } : msg);
+      send(first ? { ...msg, spec } : msg);
       first = false;
     },
     kill,
@@ -91,7 +97,7 @@ function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: Runner
       if (ended) return;
       if (!busy) {
         killed = true;
-        child.send({ id: 0, op: 'close' });
+        send({ id: 0, op: 'close' });
         const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_GRACE_MS);
         await exited;
         clearTimeout(timer);
