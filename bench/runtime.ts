@@ -9,15 +9,17 @@
  *   own share);
  * - `loadExtension` end to end: cold (empty cache dir), warm (cache on disk, new compiler: a
  *   copy of the cache under a new path), hot (same process and cache dir: compiled modules in
- *   memory), inline and worker;
+ *   memory), inline, worker and process;
  * - per-call cost: sequential `resolveField` latency, and batched throughput (500 concurrent
- *   `resolveField`s become one `resolve-batch`), inline vs worker;
+ *   `resolveField`s become one `resolve-batch`), inline, worker and process;
  * - RSS per loaded extension: 5 copies (different names, same bytes) in a child run with
- *   `--expose-gc`, process RSS after GC (worker threads included), just loaded and after a few
+ *   `--expose-gc`, process RSS after GC (worker threads included; in process isolation plus
+ *   the extension processes' RSS), just loaded and after a few
  *   thousand calls each (a JS guest's heap grows to its working size over its first calls).
  *
  *   node dist/bench/runtime.js load <fixture>            the first three (one JSON report)
  *   node --expose-gc dist/bench/runtime.js rss <fixture> <isolation> <seeded issues db>
+ *   node dist/bench/runtime.js calls <fixture> <isolation>    per-call numbers only (a quick look)
  */
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,10 +32,12 @@ import { GuestInstance } from '../lib/runtime/instance.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { transpileComponent } from '../lib/runtime/transpile.js';
 import { DEFAULT_LIMITS } from '../lib/runtime/wire.js';
+import { extensionProcesses, statusKib } from '../test/procfs.js';
 import { childMain, fmt, freshDir, isMain, runChild, since, summarize, table } from './common.js';
 import { copySeed, SHARED_CACHE } from './seed.js';
 
 const FIXTURES = ['counter', 'issues'] as const;
+const ISOLATIONS = ['inline', 'worker', 'process'] as const;
 const REQUESTS: Record<string, FieldRequest> = {
   counter: { typeName: 'Query', fieldName: 'hello' },
   issues: { typeName: 'Query', fieldName: 'issue', arguments: { id: 1 } },
@@ -122,7 +126,7 @@ async function measureLoad(fixture: string): Promise<RuntimeLoad> {
   const loadWith = (cacheDir: string, isolation: Isolation) =>
     loadExtension(bytes, { name: fixture, dataDir: freshDir('runtime', fixture, 'data'), cacheDir, isolation, logger: silentLogger });
   const keep: Record<string, Extension> = {};
-  for (const isolation of ['inline', 'worker'] as const) {
+  for (const isolation of ISOLATIONS) {
     await (await time(`cold ${isolation}`, () => loadWith(freshDir('runtime', fixture, `cold-${isolation}`), isolation), load)).close();
     const warmCache = copyCache(`warm-${isolation}`);
     await (await time(`warm ${isolation}`, () => loadWith(warmCache, isolation), load)).close();
@@ -130,7 +134,7 @@ async function measureLoad(fixture: string): Promise<RuntimeLoad> {
   }
 
   const calls = {} as Record<Isolation, CallNumbers>;
-  for (const isolation of ['inline', 'worker'] as const) {
+  for (const isolation of ISOLATIONS) {
     calls[isolation] = await measureCalls(keep[isolation]!, REQUESTS[fixture]!);
     await keep[isolation]!.close();
   }
@@ -190,7 +194,9 @@ async function measureRss(fixture: string, isolation: Isolation, seedFile: strin
       gc();
       await new Promise((r) => setImmediate(r));
     }
-    return process.memoryUsage().rss / 2 ** 20;
+    // Process isolation: the extensions' own processes count too.
+    const children = process.platform === 'linux' ? extensionProcesses().reduce((kib, pid) => kib + statusKib(pid, 'VmRSS'), 0) : 0;
+    return process.memoryUsage().rss / 2 ** 20 + children / 1024;
   };
   const bytes = readFileSync(fixturePath(fixture));
   const dataDir = freshDir('runtime', `rss-${fixture}-${isolation}`);
@@ -226,7 +232,7 @@ export async function runRuntime(seedFile: string): Promise<{ load: RuntimeLoad[
   const rss: RuntimeRss[] = [];
   for (const fixture of FIXTURES) {
     load.push(await runChild<RuntimeLoad>('runtime.js', ['load', fixture]));
-    for (const isolation of ['inline', 'worker'] as const) {
+    for (const isolation of ISOLATIONS) {
       rss.push(await runChild<RuntimeRss>('runtime.js', ['rss', fixture, isolation, seedFile], ['--expose-gc']));
     }
     console.error(`  runtime ${fixture} done`);
@@ -251,10 +257,10 @@ export function runtimeReport({ load, rss }: { load: RuntimeLoad[]; rss: Runtime
     '',
     table(
       ['fixture', 'isolation', 'seq mean µs', 'seq p50 µs', 'seq p99 µs', 'batched fields/s', 'µs per batch call'],
-      load.flatMap((l) => (['inline', 'worker'] as const).map((i) => [l.fixture, i, l.calls[i].seqMeanUs, l.calls[i].seqP50Us, l.calls[i].seqP99Us, l.calls[i].batchFieldsPerSec, l.calls[i].batchCallUs])),
+      load.flatMap((l) => ISOLATIONS.filter((i) => l.calls[i]).map((i) => [l.fixture, i, l.calls[i].seqMeanUs, l.calls[i].seqP50Us, l.calls[i].seqP99Us, l.calls[i].batchFieldsPerSec, l.calls[i].batchCallUs])),
     ),
     '',
-    `RSS per loaded extension (MiB; ${COPIES} copies, different names, same bytes; process RSS after GC, threads included). "busy": after ${BUSY_CALLS} calls each (counter: \`counter\`; issues: \`issues(first: 50)\`), when a JS guest's heap has grown to its working size:`,
+    `RSS per loaded extension (MiB; ${COPIES} copies, different names, same bytes; process RSS after GC, threads included, plus the RSS of the extension processes in process isolation). "busy": after ${BUSY_CALLS} calls each (counter: \`counter\`; issues: \`issues(first: 50)\`), when a JS guest's heap has grown to its working size:`,
     '',
     table(
       ['fixture', 'isolation', 'first copy', 'each further copy', `average of ${COPIES}`, `average of ${COPIES}, busy`],
@@ -265,5 +271,22 @@ export function runtimeReport({ load, rss }: { load: RuntimeLoad[]; rss: Runtime
 
 if (isMain(import.meta.url)) {
   const [what, fixture, isolation, seedFile] = process.argv.slice(2) as [string, string, Isolation, string];
-  childMain(() => (what === 'rss' ? measureRss(fixture, isolation, seedFile) : measureLoad(fixture)));
+  childMain(() => (what === 'rss' ? measureRss(fixture, isolation, seedFile) : what === 'calls' ? measureCallsOnly(fixture, isolation) : measureLoad(fixture)));
+}
+
+/** Just the per-call numbers of one isolation (`calls <fixture> <isolation>`): the quick look, without the load pipeline. */
+async function measureCallsOnly(fixture: string, isolation: Isolation): Promise<CallNumbers & { isolation: Isolation; fixture: string }> {
+  await new ComponentCompiler(SHARED_CACHE).compile(readFileSync(fixturePath(fixture)), MEMORY);
+  const ext = await loadExtension(readFileSync(fixturePath(fixture)), {
+    name: fixture,
+    dataDir: freshDir('runtime', fixture, `calls-${isolation}`),
+    cacheDir: SHARED_CACHE,
+    isolation,
+    logger: silentLogger,
+  });
+  try {
+    return { fixture, isolation, ...(await measureCalls(ext, REQUESTS[fixture]!)) };
+  } finally {
+    await ext.close();
+  }
 }

@@ -98,7 +98,7 @@ describe('loading a bad file', () => {
     const file = fixturePath('counter');
     await assert.rejects(loadExtension(file, { dataDir: dir, limits: { timeoutMs: 0 } }), /limits.timeoutMs must be a positive number/);
     await assert.rejects(loadExtension(file, { dataDir: dir, limits: { speed: 1 } as never }), /limits.speed is not a known limit/);
-    await assert.rejects(loadExtension(file, { dataDir: dir, isolation: 'thread' as never }), /isolation must be 'worker' or 'inline'/);
+    await assert.rejects(loadExtension(file, { dataDir: dir, isolation: 'thread' as never }), /isolation must be 'process', 'worker' or 'inline'/);
     await assert.rejects(loadExtension(new Uint8Array(8), { dataDir: dir }), /options.name is required/);
   });
 });

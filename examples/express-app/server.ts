@@ -4,6 +4,7 @@
  *   npm start                      # builds the fixtures into examples/extensions, serves on :4000
  *   PORT=8080 EXTENSIONS_DIR=... DATA_DIR=... npm start
  */
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { consoleLogger, forgeExtensions } from '../../lib/index.js';
 import { baseSchema, extensionSettings, paths, port } from '../base-schema.js';
@@ -23,9 +24,19 @@ app.get('/', (_req, res) => res.redirect('/graphql'));
 const server = app.listen(port, async () => {
   await forge.host.ready();
   for (const s of forge.host.status()) console.log(`  ${s.name.padEnd(12)} ${s.state}${s.error ? `: ${s.error}` : ''}`);
-  console.log(`GraphQL API and GraphiQL: http://localhost:${port}/graphql`);
+  const { port: listening } = server.address() as AddressInfo;
+  console.log(`GraphQL API and GraphiQL: http://localhost:${listening}/graphql`);
 });
 
+// Stop accepting connections and let the requests in progress finish (each extension call ends
+// by its deadline), then close the extensions: their processes and databases (host.close()
+// resolves within 5 s whatever they are doing). Nothing else keeps the process alive, so it
+// exits with code 0. Clients that hold connections open are cut after 5 s.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => server.close(() => void forge.host.close()));
+  process.once(signal, () => {
+    console.log(`${signal}: shutting down`);
+    server.close(() => void forge.host.close());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 5000).unref();
+  });
 }

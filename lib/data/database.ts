@@ -218,8 +218,17 @@ export class ExtensionDatabase {
     assertSqlAllowed(sql);
     const [only] = splitStatements(sql);
     const prepared = { stmt: this.#compile(sql), parameters: only?.parameters ?? [] };
-    if (this.#statements.size >= this.#cacheSize) {
-      this.#statements.delete(this.#statements.keys().next().value!);
+    // Bounded by count and by size: a prepared statement's memory grows with its SQL text, which
+    // the guest chooses. At most 1 Mi characters of SQL are kept (the least recently used go
+    // first); a statement longer than 64 Ki characters is run but never kept.
+    const maxChars = 1024 * 1024;
+    if (sql.length > 64 * 1024) return prepared;
+    let chars = sql.length;
+    for (const key of this.#statements.keys()) chars += key.length;
+    for (const key of this.#statements.keys()) {
+      if (this.#statements.size < this.#cacheSize && chars <= maxChars) break;
+      this.#statements.delete(key);
+      chars -= key.length;
     }
     this.#statements.set(sql, prepared);
     return prepared;

@@ -51,6 +51,8 @@ export class ExtensionHost extends EventEmitter {
   #queue: Promise<void> = Promise.resolve();
   #watcher: { close(): Promise<void> } | undefined;
   #closed = false;
+  /** Aborted by `close()`: a load in progress (an `init` that never returns) must not hold it up. */
+  readonly #loads = new AbortController();
 
   /** @internal Use {@link createExtensionHost}. */
   constructor(dir: string, options: ResolvedHostOptions) {
@@ -97,6 +99,7 @@ export class ExtensionHost extends EventEmitter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#loads.abort();
     await this.#ready.catch(() => {});
     await this.#watcher?.close();
     await this.#queue.catch(() => {});
@@ -257,10 +260,12 @@ export class ExtensionHost extends EventEmitter {
         limits: { ...this.#options.limits, ...settings.limits },
         workers: settings.workers ?? this.#options.workers,
         logger: this.#options.logger,
+        signal: this.#loads.signal,
       });
       ext.on('failed', ({ reason }: { reason: string }) => this.#failed(entry, ext.version, new Error(reason)));
       return ext;
     } catch (e) {
+      if (this.#closed) return undefined; // aborted by close(): not the extension's failure
       const error = e instanceof Error ? e : new Error(messageOf(e));
       this.#failed(entry, undefined, error);
       return undefined;

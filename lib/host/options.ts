@@ -44,13 +44,21 @@ export interface HostOptions {
    * @default 'prefix'
    */
   namespace?: NamespaceMode;
-  /** Where extensions run: `'worker'` (own thread, deadlines enforced) or `'inline'`. @default 'worker' */
+  /**
+   * Where extensions run. `'process'`: each instance in its own child process with its own
+   * database connection; a deadline is SIGKILL, so it stops anything (a runaway SQL statement
+   * too), and the OS caps its memory (`limits.processMemoryMb`). `'worker'`: its own thread;
+   * cheaper, but a running SQL statement cannot be stopped (the call still fails at its
+   * deadline). `'inline'`: the main thread, no deadline: trusted extensions only.
+   * @default 'process'
+   */
   isolation?: Isolation;
   /** Resource limits of every extension (see {@link Limits}). */
   limits?: Partial<Limits>;
   /**
-   * Worker isolation: instances per extension that may run its calls in parallel (each in its
-   * own thread, started on first need, each with its own memory). @default 1
+   * Process and worker isolation: instances per extension that may run its calls in parallel
+   * (each in its own process or thread, started on first need, each with its own memory and
+   * database connection). @default 1
    */
   workers?: number;
   /** Per-extension settings, by extension name. */
@@ -136,7 +144,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     dataDir: options.dataDir ?? './data',
     cacheDir: options.cacheDir,
     namespace: options.namespace ?? 'prefix',
-    isolation: options.isolation ?? 'worker',
+    isolation: options.isolation ?? 'process',
     limits: options.limits ?? {},
     workers: options.workers ?? 1,
     extensions,

@@ -1,11 +1,12 @@
 /**
- * Where an instance runs. Both backends keep the same promise: `start` brings an instance up
+ * Where an instance runs. Every backend keeps the same promise: `start` brings an instance up
  * (instantiate, init, and for a new version migrate + get-schema), `resolve` makes one call, and
  * a failed call rejects with a {@link CallFailure}-carrying {@link InstanceCallError}.
  */
 import { ExtensionDatabase } from '../data/database.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { GuestInstance, InstanceCallError, storageFailure, type InstanceSpec } from './instance.js';
+import { NativeGuard } from './native-guard.js';
 import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
 
 export interface Backend {
@@ -15,7 +16,7 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** What both backends need to open the database and create the instance. */
+/** What every backend needs to open the database and create the instance. */
 export interface BackendSpec extends InstanceSpec {
   dataDir: string;
   timeoutMs: number;
@@ -32,25 +33,27 @@ export class StartError extends InstanceCallError {
 }
 
 /**
- * Opens the database, creates the instance and runs the lifecycle: the one sequence both
- * backends run (the worker runs it on its own thread). A `restart` (a fresh worker after a
- * timeout) only runs `init`: this version's migrations already ran. On failure nothing stays open.
+ * Opens the database, creates the instance and runs the lifecycle: the one sequence every
+ * backend runs (on the main thread, a worker thread or a child process). A `restart` (a fresh
+ * runner after a timeout) only runs `init`: this version's migrations already ran. On failure
+ * nothing stays open.
  */
 export async function startInstance(
   spec: BackendSpec,
   log: (line: GuestLogLine) => void,
   restart = false,
+  guard = new NativeGuard(),
 ): Promise<{ instance: GuestInstance; db: ExtensionDatabase; sdl: string }> {
   let db: ExtensionDatabase;
   try {
     // A new version checks the file before anything writes to it; a restart trusts that check.
-    db = new ExtensionDatabase(spec.dataDir, spec.name, { verifyIntegrity: !restart });
+    db = guard.native(() => new ExtensionDatabase(spec.dataDir, spec.name, { verifyIntegrity: !restart }));
   } catch (e) {
     throw new StartError('database', callFailure(e));
   }
   let step: StartError['step'] = 'instantiate';
   try {
-    const instance = await GuestInstance.create(spec, db, log);
+    const instance = await GuestInstance.create(spec, db, log, guard);
     step = 'init';
     instance.init();
     if (restart) return { instance, db, sdl: '' };
@@ -59,7 +62,7 @@ export async function startInstance(
     step = 'get-schema';
     return { instance, db, sdl: instance.getSchema() };
   } catch (e) {
-    db.close();
+    guard.native(() => db.close());
     throw new StartError(step, callFailure(e));
   }
 }

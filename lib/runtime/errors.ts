@@ -7,12 +7,19 @@
 export type ExtensionErrorCode =
   /** The extension answered `err(message)`. */
   | 'EXTENSION_ERROR'
-  /** The call ran past `limits.timeoutMs`; the extension's worker was stopped and restarted. */
+  /** The call ran past `limits.timeoutMs`; the extension's process (or worker) was stopped and restarted. */
   | 'EXTENSION_TIMEOUT'
-  /** The extension trapped (`unreachable`, stack overflow, bad memory access) or its worker died. */
+  /** The extension trapped (`unreachable`, stack overflow, bad memory access) or its process or worker died. */
   | 'EXTENSION_CRASHED'
   /** The extension's linear memory reached `limits.memoryMb`. */
   | 'EXTENSION_MEMORY_LIMIT'
+  /**
+   * Process isolation: the extension's process reached its memory cap (`limits.processMemoryMb`
+   * for everything it commits, SQLite's heap included; 256 MiB of JavaScript heap).
+   */
+  | 'EXTENSION_PROCESS_MEMORY_LIMIT'
+  /** The extension asked WASI `get-random-bytes` for more than 1 MiB in one call. */
+  | 'EXTENSION_RANDOM_BYTES_LIMIT'
   /** The answer was larger than `limits.maxResponseBytes`. */
   | 'EXTENSION_RESPONSE_TOO_LARGE'
   /** The request (arguments + parent + context) was larger than `limits.maxRequestBytes`. */

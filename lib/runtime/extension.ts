@@ -17,7 +17,7 @@ import type { StorageFault } from '../data/storage-fault.js';
 import type { Backend } from './backend.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { InstanceCallError } from './instance.js';
-import type { Limits, WireRequest, WireResult } from './wire.js';
+import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
 
 export const CRASH_LIMIT = 5;
 export const CRASH_WINDOW_MS = 30_000;
@@ -73,7 +73,7 @@ export interface ExtensionParts {
   version: string;
   file: string | undefined;
   sdl: string;
-  isolation: 'worker' | 'inline';
+  isolation: Isolation;
   contractVersion: string;
   limits: Limits;
   /** The started instance, and (worker isolation) more of them, started on first use. */
@@ -96,7 +96,7 @@ export class Extension extends EventEmitter {
   readonly file: string | undefined;
   /** Its GraphQL SDL, as `get-schema` returned it. */
   readonly sdl: string;
-  readonly isolation: 'worker' | 'inline';
+  readonly isolation: Isolation;
   /** The `forge:extension` contract version it was built against. */
   readonly contractVersion: string;
   readonly limits: Readonly<Limits>;
@@ -236,7 +236,7 @@ export class Extension extends EventEmitter {
 
   #recordCrash(code: ExtensionErrorCode, message: string): void {
     if (code === 'EXTENSION_TIMEOUT') this.stats.timeouts++;
-    else if (code === 'EXTENSION_CRASHED' || code === 'EXTENSION_MEMORY_LIMIT') this.stats.crashes++;
+    else if (code === 'EXTENSION_CRASHED' || code === 'EXTENSION_MEMORY_LIMIT' || code === 'EXTENSION_PROCESS_MEMORY_LIMIT' || code === 'EXTENSION_RANDOM_BYTES_LIMIT') this.stats.crashes++;
     else return;
     this.emit('crash', { code, message });
     const now = Date.now();

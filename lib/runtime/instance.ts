@@ -1,7 +1,7 @@
 /**
  * One running instance of an extension: the host imports it gets, its lifecycle, and every call
- * into it. The same code runs on the main thread (`isolation: 'inline'`) and inside a worker
- * (`'worker'`); only who calls it differs.
+ * into it. The same code runs on the main thread (`isolation: 'inline'`), inside a worker
+ * (`'worker'`) and in a child process (`'process'`); only who calls it differs.
  *
  * Calls are synchronous. A call that traps poisons a component instance ("cannot enter component
  * instance"), so after a trap the instance is dropped and the next call transparently creates a
@@ -12,6 +12,7 @@ import { StorageFaultError, type StorageFault } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { createGuestLog } from './guest-log.js';
 import type { LogLevel } from './logger.js';
+import { NativeGuard } from './native-guard.js';
 import { createWasi } from './wasi.js';
 import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
 
@@ -39,6 +40,8 @@ export interface InstanceSpec {
   /** The application's configuration for this extension, as JSON bytes. */
   config?: Uint8Array;
   maxResponseBytes: number;
+  /** Process isolation: the process's memory cap (RLIMIT_DATA), in MiB; SQLite's "out of memory" then means it was hit. */
+  processMemoryMb?: number;
 }
 
 /**
@@ -71,18 +74,31 @@ export class GuestInstance {
   #memories: WebAssembly.Memory[] = [];
   /** Set once `init` succeeded: a re-created instance must be initialised again. */
   #initialized = false;
+  /** Marks native database code for worker isolation (a no-op elsewhere). */
+  readonly #guard: NativeGuard;
+  /**
+   * A host cap the current call ran into (random bytes, process memory): the call's trap or
+   * `err` is reported with its code rather than as a crash or the guest's own error.
+   */
+  #capHit: CallFailure | undefined;
 
-  private constructor(spec: InstanceSpec, db: ExtensionDatabase, instantiate: Instantiate, log: (line: GuestLogLine) => void) {
+  private constructor(spec: InstanceSpec, db: ExtensionDatabase, instantiate: Instantiate, log: (line: GuestLogLine) => void, guard: NativeGuard) {
     this.#spec = spec;
     this.#db = db;
     this.#instantiate = instantiate;
     this.#log = createGuestLog(log);
+    this.#guard = guard;
   }
 
   /** Loads the glue and instantiates; does not call `init`. Throws {@link InstanceCallError}. */
-  static async create(spec: InstanceSpec, db: ExtensionDatabase, log: (line: GuestLogLine) => void): Promise<GuestInstance> {
+  static async create(
+    spec: InstanceSpec,
+    db: ExtensionDatabase,
+    log: (line: GuestLogLine) => void,
+    guard = new NativeGuard(),
+  ): Promise<GuestInstance> {
     const glue = (await import(spec.glueUrl)) as { instantiate: Instantiate };
-    const instance = new GuestInstance(spec, db, glue.instantiate, log);
+    const instance = new GuestInstance(spec, db, glue.instantiate, log, guard);
     instance.#ensureInstance();
     return instance;
   }
@@ -90,19 +106,19 @@ export class GuestInstance {
   /** `init(config)`. `db-path` is the file's name (`forge_ext_<name>.db`), never a host path. */
   init(): void {
     this.#lifecycle('init', (g) =>
-      this.#db.read(() => g.init({ name: this.#spec.name, dbPath: this.#db.fileName, config: this.#spec.config })),
+      this.#inDatabase('read', () => g.init({ name: this.#spec.name, dbPath: this.#db.fileName, config: this.#spec.config })),
     );
     this.#initialized = true;
   }
 
   /** `migrate(db-path)` in one write transaction, rolled back on `err`, trap or storage fault. */
   migrate(): void {
-    this.#lifecycle('migrate', (g) => this.#db.write(() => g.migrate(this.#db.fileName)));
+    this.#lifecycle('migrate', (g) => this.#inDatabase('write', () => g.migrate(this.#db.fileName)));
   }
 
   /** `get-schema()`. */
   getSchema(): string {
-    const sdl = this.#lifecycle('get-schema', (g) => this.#db.read(() => g.getSchema()));
+    const sdl = this.#lifecycle('get-schema', (g) => this.#inDatabase('read', () => g.getSchema()));
     if (sdl.length > this.#spec.maxResponseBytes) {
       throw new InstanceCallError({ code: 'EXTENSION_RESPONSE_TOO_LARGE', message: `the schema is larger than ${this.#spec.maxResponseBytes} bytes` });
     }
@@ -115,13 +131,14 @@ export class GuestInstance {
    */
   resolve(requests: WireRequest[], write: boolean): WireResult[] {
     const guest = this.#ensureInstance();
+    this.#capHit = undefined;
     const run = (): WireResult[] => this.#callResolve(guest, requests);
     try {
       let results: WireResult[] = [];
-      if (!write) results = this.#db.read(run);
+      if (!write) results = this.#inDatabase('read', run);
       else {
         try {
-          this.#db.write(() => {
+          this.#inDatabase('write', () => {
             results = run();
             if (results.some((r) => 'err' in r)) throw ROLLBACK;
           });
@@ -170,8 +187,17 @@ export class GuestInstance {
    * the memory limit, reported as such.
    */
   #guestErr(message: string): WireResult {
+    if (this.#capHit) return { err: `${this.#capHit.message} (the extension answered: ${message})`, code: this.#capHit.code };
     if (message === OUT_OF_MEMORY) return { err: this.#outOfMemory(), code: 'EXTENSION_MEMORY_LIMIT' };
     return { err: message, code: 'EXTENSION_ERROR' };
+  }
+
+  /**
+   * Runs guest code `fn` inside a database transaction of `mode`: the transaction's own native
+   * steps (begin, commit, rollback) are marked as native code, the guest's code in between not.
+   */
+  #inDatabase<T>(mode: 'read' | 'write', fn: () => T): T {
+    return this.#guard.native(() => this.#db[mode](() => this.#guard.guest(fn)));
   }
 
   #outOfMemory(step?: string): string {
@@ -191,6 +217,7 @@ export class GuestInstance {
   /** Runs a lifecycle export: an `err` becomes EXTENSION_ERROR, a trap a crash. */
   #lifecycle<T>(step: string, fn: (guest: GuestExports) => T): T {
     const guest = this.#ensureInstance();
+    this.#capHit = undefined;
     try {
       const result = fn(guest);
       this.#throwStorageFault();
@@ -218,6 +245,10 @@ export class GuestInstance {
     if (fault) return new InstanceCallError(storageFailure(fault));
     if (e instanceof InstanceCallError) return e;
     if (e instanceof TransactionStateLost) return new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
+    if (this.#capHit) {
+      this.#exports = undefined;
+      return new InstanceCallError(this.#capHit);
+    }
     const atLimit = this.#memories.some((m) => m.buffer.byteLength >= this.#spec.memoryLimitBytes * 0.9);
     const detail = e instanceof Error ? e.message : String(e);
     if (atLimit) return new InstanceCallError({ code: 'EXTENSION_MEMORY_LIMIT', message: this.#outOfMemory(step) });
@@ -253,11 +284,19 @@ export class GuestInstance {
   #imports(): Record<string, unknown> {
     const db = this.#db;
     const log = this.#log;
+    const guard = this.#guard;
+    const processMemoryMb = this.#spec.processMemoryMb;
     // A host import answers `err` by throwing a *string*; anything else would trap the guest.
     const asErr = <T>(fn: () => T): T => {
       try {
-        return fn();
+        return guard.native(fn);
       } catch (e) {
+        if (processMemoryMb !== undefined && (e as { code?: string }).code === 'SQLITE_NOMEM') {
+          this.#capHit = {
+            code: 'EXTENSION_PROCESS_MEMORY_LIMIT',
+            message: `the database ran out of memory at the extension process's limit of ${processMemoryMb} MiB (limits.processMemoryMb)`,
+          };
+        }
         throw e instanceof Error ? e.message : String(e);
       }
     };
@@ -273,6 +312,7 @@ export class GuestInstance {
       ...createWasi({
         stdout: (message) => log({ level: 'info', message, source: 'stdout' }),
         stderr: (message) => log({ level: 'warn', message, source: 'stderr' }),
+        capHit: (failure) => (this.#capHit = failure),
       }),
     };
   }

@@ -16,11 +16,12 @@ import { CompileStepError, ComponentCompiler } from './compile.js';
 import { ExtensionLoadError, messageOf } from './errors.js';
 import { Extension } from './extension.js';
 import { consoleLogger, type Logger } from './logger.js';
-import { DEFAULT_LIMITS, type GuestLogLine, type Limits } from './wire.js';
-import { WorkerBackend } from './worker-backend.js';
+import { processBackend } from './process-backend.js';
+import { DEFAULT_LIMITS, type GuestLogLine, type Isolation, type Limits } from './wire.js';
+import { workerBackend } from './worker-backend.js';
 
-/** Where an extension runs. */
-export type Isolation = 'worker' | 'inline';
+export type { Isolation };
+const ISOLATIONS: readonly Isolation[] = ['process', 'worker', 'inline'];
 
 /** Options of {@link loadExtension}. */
 export interface LoadExtensionOptions {
@@ -33,24 +34,32 @@ export interface LoadExtensionOptions {
   /** Configuration handed to the extension's `init`, as JSON. */
   config?: unknown;
   /**
-   * `'worker'`: the extension runs in its own worker thread, so a runaway call can be stopped
-   * (`limits.timeoutMs`) and a crash costs nothing else. `'inline'`: it runs on the calling
-   * thread, ~5-10x less overhead per call, for trusted extensions only.
-   * @default 'worker'
+   * `'process'`: the extension runs in its own child process, so any runaway call (WebAssembly
+   * or SQL) is stopped at `limits.timeoutMs` and its memory is capped by the OS
+   * (`limits.processMemoryMb`). `'worker'`: in its own worker thread: cheaper, but a running SQL
+   * statement cannot be stopped. `'inline'`: on the calling thread, ~5-10x less overhead per
+   * call than a worker, no deadline: trusted extensions only. See {@link Isolation}.
+   * @default 'process'
    */
   isolation?: Isolation;
   /** Resource limits; each defaults to {@link DEFAULT_LIMITS}. */
   limits?: Partial<Limits>;
   /**
-   * Worker isolation: how many instances (each in its own thread, with its own database
-   * connection) may run this extension's calls in parallel. Extra instances start on first
-   * need and run `init` only. Each costs its own memory (a JavaScript guest ~100 MiB busy), and
-   * guest state kept in memory is per instance.
+   * Process and worker isolation: how many instances (each in its own process or thread, with
+   * its own database connection) may run this extension's calls in parallel. Extra instances
+   * start on first need and run `init` only. Each costs its own memory (a JavaScript guest
+   * ~100 MiB busy, plus ~60 MiB for a process), and guest state kept in memory is per instance.
+   * Ignored by `inline` isolation.
    * @default 1
    */
   workers?: number;
   /** Where the extension's log lines go, tagged `{ extension: name }`. @default a console logger for warn and error */
   logger?: Logger;
+  /**
+   * Aborts the load: a start in progress (an `init` or `migrate` that runs long) is stopped and
+   * the load rejects with an {@link ExtensionLoadError} saying so. `ExtensionHost.close()` uses it.
+   */
+  signal?: AbortSignal;
 }
 
 const compilers = new Map<string, ComponentCompiler>();
@@ -82,7 +91,7 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
   const limits = resolveLimits(options.limits);
   checkIsolation(options.isolation, 'loadExtension: isolation');
   checkWorkers(options.workers, 'loadExtension: workers');
-  const isolation = options.isolation ?? 'worker';
+  const isolation = options.isolation ?? 'process';
   const workers = options.workers ?? 1;
   const dataDir = resolve(options.dataDir ?? './data');
   const logger = options.logger ?? consoleLogger();
@@ -122,17 +131,26 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     ...(config ? { config } : {}),
   };
   const log = ({ level, message, source: from }: GuestLogLine) => logger[level]({ extension: name, source: from }, message);
-  const backend: Backend = isolation === 'inline' ? new InlineBackend(spec, log) : new WorkerBackend(spec, log);
+  const newBackend = (): Backend =>
+    isolation === 'inline' ? new InlineBackend(spec, log) : isolation === 'worker' ? workerBackend(spec, log) : processBackend({ ...spec, processMemoryMb: limits.processMemoryMb }, log);
+  const backend = newBackend();
+  const { signal } = options;
+  const abort = () => void backend.close();
+  signal?.addEventListener('abort', abort, { once: true });
   let sdl: string;
   try {
+    if (signal?.aborted) throw new Error('aborted');
     sdl = await backend.start();
   } catch (e) {
     await backend.close();
+    if (signal?.aborted) throw new ExtensionLoadError(name, 'instantiate', 'the load was aborted (options.signal)', { cause: e });
     if (e instanceof StartError) throw new ExtensionLoadError(name, e.step, e.failure.message, { cause: e });
     throw new ExtensionLoadError(name, 'instantiate', messageOf(e), { cause: e });
+  } finally {
+    signal?.removeEventListener('abort', abort);
   }
-  // More instances only in worker isolation: inline calls run one at a time on this thread.
-  const more = isolation === 'worker' ? Array.from({ length: workers - 1 }, () => new WorkerBackend(spec, log)) : [];
+  // More instances only off the main thread: inline calls run one at a time on this thread.
+  const more = isolation === 'inline' ? [] : Array.from({ length: workers - 1 }, newBackend);
   const extension = new Extension({
     name,
     version: compiled.sha256,
@@ -151,8 +169,8 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
 
 /** Throws a TypeError (`<where> must be ...`) unless `value` is undefined or an {@link Isolation}. */
 export function checkIsolation(value: unknown, where: string): void {
-  if (value !== undefined && value !== 'worker' && value !== 'inline') {
-    throw new TypeError(`${where} must be 'worker' or 'inline', not ${JSON.stringify(value)}`);
+  if (value !== undefined && !ISOLATIONS.includes(value as Isolation)) {
+    throw new TypeError(`${where} must be 'process', 'worker' or 'inline', not ${JSON.stringify(value)}`);
   }
 }
 
@@ -163,14 +181,27 @@ export function checkWorkers(value: unknown, where: string): void {
   }
 }
 
+/**
+ * What an extension process commits beside the guest's linear memory, at the least: measured
+ * ~150 MiB (VmData) for a JavaScript guest at rest. The default leaves twice that.
+ */
+const PROCESS_OVERHEAD_MB = 192;
+
 /** Fills in defaults and rejects nonsense (a zero timeout, a negative cap). */
 export function resolveLimits(partial: Partial<Limits> = {}): Limits {
-  const limits = { ...DEFAULT_LIMITS, ...partial };
+  // The process cap follows a raised memoryMb unless it is set itself.
+  const processMemoryMb = Math.max(DEFAULT_LIMITS.processMemoryMb, (partial.memoryMb ?? DEFAULT_LIMITS.memoryMb) + 2 * PROCESS_OVERHEAD_MB);
+  const limits = { ...DEFAULT_LIMITS, processMemoryMb, ...partial };
   for (const [key, value] of Object.entries(limits)) {
     if (!(key in DEFAULT_LIMITS)) throw new TypeError(`limits.${key} is not a known limit (${Object.keys(DEFAULT_LIMITS).join(', ')})`);
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new TypeError(`limits.${key} must be a positive number, not ${JSON.stringify(value)}`);
     }
+  }
+  if (limits.processMemoryMb < limits.memoryMb + PROCESS_OVERHEAD_MB) {
+    throw new TypeError(
+      `limits.processMemoryMb (${limits.processMemoryMb}) must be at least limits.memoryMb (${limits.memoryMb}) + ${PROCESS_OVERHEAD_MB}: the process needs room beside the guest's memory`,
+    );
   }
   return limits;
 }

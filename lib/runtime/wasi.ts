@@ -10,12 +10,22 @@
  * Functions this file does not implement (rarely used parts of the allowed interfaces) exist
  * anyway, through a proxy: they fail the call instead of breaking instantiation.
  */
+import type { CallFailure } from './wire.js';
 
-/** Where captured stdout / stderr bytes go (already UTF-8 decoded, one line at a time). */
+/** Where captured stdout / stderr bytes go (already UTF-8 decoded, one line at a time), and where a cap hit is reported. */
 export interface WasiOutput {
   stdout(line: string): void;
   stderr(line: string): void;
+  /** Called just before a call is refused for exceeding a host cap (the guest then traps). */
+  capHit(failure: CallFailure): void;
 }
+
+/**
+ * Most bytes one `get-random-bytes` / `get-insecure-random-bytes` call may ask for. The WASI
+ * function has no error case and the host allocates what is asked (3 GB if so), so a larger
+ * request traps the guest with `EXTENSION_RANDOM_BYTES_LIMIT` before anything is allocated.
+ */
+export const MAX_RANDOM_BYTES = 1024 * 1024;
 
 /** The import object fragment for every allowed WASI interface. */
 export type WasiImports = Record<string, Record<string, unknown>>;
@@ -115,6 +125,11 @@ export function createWasi(output: WasiOutput): WasiImports {
     return { seconds: BigInt(Math.floor(ms / 1000)), nanoseconds: (ms % 1000) * 1_000_000 };
   };
   const randomBytes = (len: bigint): Uint8Array => {
+    if (len > BigInt(MAX_RANDOM_BYTES)) {
+      const message = `the extension asked for ${len} random bytes in one call, above the limit of ${MAX_RANDOM_BYTES}`;
+      output.capHit({ code: 'EXTENSION_RANDOM_BYTES_LIMIT', message });
+      throw new RangeError(message);
+    }
     const bytes = new Uint8Array(Number(len));
     // getRandomValues fills at most 64 KiB per call.
     for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));

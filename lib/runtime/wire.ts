@@ -1,7 +1,8 @@
 /**
  * The shapes that cross between the host and an extension's instance, whether the instance runs
- * on the main thread or in a worker (then they cross `postMessage`; every field is cloneable and
- * every byte array transferable).
+ * on the main thread, in a worker (then they cross `postMessage`) or in a child process (its IPC
+ * channel, with `advanced` serialization): every field is cloneable and every byte array
+ * transferable.
  */
 import type { StorageFault } from '../data/storage-fault.js';
 import type { ExtensionErrorCode } from './errors.js';
@@ -27,12 +28,23 @@ export interface CallFailure {
   storage?: StorageFault;
 }
 
+/**
+ * Where an extension instance runs.
+ * - `'process'`: its own child process (with its database connection). A deadline is SIGKILL:
+ *   it stops anything, a runaway SQLite statement included. For third-party code.
+ * - `'worker'`: its own worker thread. A deadline stops WebAssembly, but a running SQLite
+ *   statement only once it ends. For trusted but possibly buggy code.
+ * - `'inline'`: the host's main thread; no deadline at all. For trusted code.
+ */
+export type Isolation = 'process' | 'worker' | 'inline';
+
 /** Resource limits, as the runtime enforces them. */
 export interface Limits {
   /**
-   * Longest time one call may run before the extension's worker is stopped and restarted
-   * (`EXTENSION_TIMEOUT`). Enforced in `worker` isolation only: the main thread cannot interrupt
-   * a running WebAssembly function.
+   * Longest time one call may run before the extension's process (or worker) is stopped and
+   * restarted (`EXTENSION_TIMEOUT`). Not enforced in `inline` isolation: the main thread cannot
+   * interrupt a running WebAssembly function. In `worker` isolation, a SQLite statement that is
+   * running at the deadline runs on to its end (the call fails at once all the same).
    * @default 1000
    */
   timeoutMs: number;
@@ -42,6 +54,15 @@ export interface Limits {
   maxResponseBytes: number;
   /** Largest request for one field (arguments + parent + context), in bytes (`EXTENSION_REQUEST_TOO_LARGE`). @default 1 MiB */
   maxRequestBytes: number;
+  /**
+   * `process` isolation: cap, in MiB, on all the memory an extension's process may commit (the
+   * OS limit RLIMIT_DATA, set before it starts): guest linear memory, JavaScript heap and SQLite's
+   * heap together. SQLite running out of it is `EXTENSION_PROCESS_MEMORY_LIMIT`, so is the
+   * process dying of it. Must exceed `memoryMb` by at least 192 (a JavaScript guest's process
+   * commits ~150 MiB at rest). Not applied on Windows.
+   * @default 512, or `memoryMb` + 384 when that is more
+   */
+  processMemoryMb: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -49,6 +70,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   memoryMb: 128,
   maxResponseBytes: 8 * 1024 * 1024,
   maxRequestBytes: 1024 * 1024,
+  processMemoryMb: 512,
 };
 
 /** A log line from the guest (`log` import) or its captured stdout/stderr. */
