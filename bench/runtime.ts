@@ -111,7 +111,7 @@ async function measureLoad(fixture: string): Promise<RuntimeLoad> {
   // The lifecycle, step by step, inline.
   await time('glue import', () => import(compiled.glueUrl));
   const db = new ExtensionDatabase(freshDir('runtime', fixture, 'data-steps'), fixture);
-  const spec = { name: fixture, glueUrl: compiled.glueUrl, modules: compiled.modules, memoryLimitBytes: MEMORY, maxResponseBytes: DEFAULT_LIMITS.maxResponseBytes };
+  const spec = { name: fixture, glueUrl: compiled.glueUrl, modules: compiled.modules, coreModules: compiled.coreModules, memoryLimitBytes: MEMORY, maxResponseBytes: DEFAULT_LIMITS.maxResponseBytes };
   const instance = await time('instantiate', () => GuestInstance.create(spec, db, () => {}));
   await time('init', () => instance.init());
   await time('migrate (fresh db)', () => instance.migrate());

@@ -24,6 +24,12 @@ export interface CompiledComponent {
   glueUrl: string;
   /** Compiled core modules by the file name the glue asks for. Shareable with workers. */
   modules: Record<string, WebAssembly.Module>;
+  /**
+   * The verified core-module bytes (memory cap not applied) by file name: what an extension
+   * process compiles for itself. Sent, never read again from the cache, which may have changed
+   * since it was verified (or never have been written).
+   */
+  coreModules: Record<string, Uint8Array>;
   info: ComponentInfo;
   memoryLimitBytes: number;
 }
@@ -107,7 +113,7 @@ export class ComponentCompiler {
     // The host imports the very bytes it verified (a `data:` URL), not the file: nothing written
     // to the cache after the check can run. The glue imports nothing, so it needs no file URL.
     const glueUrl = `data:text/javascript;base64,${Buffer.from(entry.glue).toString('base64')}`;
-    return { sha256, glueUrl, modules, info, memoryLimitBytes };
+    return { sha256, glueUrl, modules, coreModules: entry.coreModules, info, memoryLimitBytes };
   }
 
   /**

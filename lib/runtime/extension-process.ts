@@ -7,17 +7,14 @@
  * it when the parent is gone even while the main thread is stuck inside a SQLite statement
  * (where no event can run).
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendSpec } from './backend.js';
 import { serveInstance, type InstanceReply, type InstanceRequest } from './instance-server.js';
 import { limitMemory } from './memory-limit.js';
 import { NativeGuard } from './native-guard.js';
 
-/** {@link BackendSpec} as it crosses the IPC channel: compiled modules cannot, their file names can. */
-export type ProcessSpec = Omit<BackendSpec, 'modules'> & { moduleFiles: string[] };
+/** {@link BackendSpec} as it crosses the IPC channel: compiled modules cannot, their verified bytes can. */
+export type ProcessSpec = Omit<BackendSpec, 'modules'>;
 
 process.title = 'forge-extension';
 
@@ -39,14 +36,12 @@ serveInstance(
   () => process.exit(0),
 );
 
-/** Compiles the core modules from the transpile cache (memory cap applied, as the host does). */
+/** Compiles the verified core-module bytes the host sent (memory cap applied, as the host does). */
 async function compileSpec(wire: ProcessSpec): Promise<BackendSpec> {
-  const { moduleFiles, ...rest } = wire;
-  const dir = dirname(fileURLToPath(wire.glueUrl));
   const modules: Record<string, WebAssembly.Module> = {};
-  for (const file of moduleFiles) {
-    modules[file] = await WebAssembly.compile(limitMemory(await readFile(join(dir, file)), wire.memoryLimitBytes));
+  for (const [file, code] of Object.entries(wire.coreModules)) {
+    modules[file] = await WebAssembly.compile(limitMemory(code, wire.memoryLimitBytes));
   }
   process.title = `forge-extension ${wire.name}`;
-  return { ...rest, modules };
+  return { ...wire, modules };
 }

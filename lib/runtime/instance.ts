@@ -36,6 +36,8 @@ export interface InstanceSpec {
   name: string;
   glueUrl: string;
   modules: Record<string, WebAssembly.Module>;
+  /** The verified core-module bytes the modules were compiled from (see CompiledComponent). */
+  coreModules: Record<string, Uint8Array>;
   memoryLimitBytes: number;
   /** The application's configuration for this extension, as JSON bytes. */
   config?: Uint8Array;

@@ -124,6 +124,7 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     name,
     glueUrl: compiled.glueUrl,
     modules: compiled.modules,
+    coreModules: compiled.coreModules,
     memoryLimitBytes: compiled.memoryLimitBytes,
     maxResponseBytes: limits.maxResponseBytes,
     dataDir,

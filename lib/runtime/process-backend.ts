@@ -35,8 +35,7 @@ process.once('exit', () => {
 
 /** The spec's `processMemoryMb` is the child's OS memory cap (`limits.processMemoryMb`). */
 export function processBackend(spec: BackendSpec & { processMemoryMb: number }, log: (line: GuestLogLine) => void): Backend {
-  const { modules, ...rest } = spec;
-  const wire: ProcessSpec = { ...rest, moduleFiles: Object.keys(modules) };
+  const { modules: _compiled, ...wire } = spec;
   return new RemoteBackend((events) => spawnProcess(wire, spec.processMemoryMb, events), spec.timeoutMs, log);
 }
 

@@ -21,7 +21,8 @@ export function workerBackend(spec: BackendSpec, log: (line: GuestLogLine) => vo
 function spawnWorker(spec: BackendSpec, events: RunnerEvents): Runner {
   const nativeFlag = createNativeFlag();
   const worker = new Worker(new URL('./extension-worker.js', import.meta.url), {
-    workerData: { spec, nativeFlag },
+    // The compiled modules are shared with the thread; their bytes are not needed there.
+    workerData: { spec: { ...spec, coreModules: {} }, nativeFlag },
     // The guest's linear memory is capped separately (limits.memoryMb); this bounds the glue's
     // JavaScript heap, so a runaway cannot take the whole process down.
     resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32 },
