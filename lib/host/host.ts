@@ -21,7 +21,7 @@ import { sha256Hex } from '../runtime/compile.js';
 import { loadExtension } from '../runtime/load.js';
 import { composeSchema } from '../schema/compose.js';
 import { attachResolvers } from '../schema/routing.js';
-import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
+import { extensionPolicy, resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
 import { isExtensionFile, watchExtensions } from './watcher.js';
 
@@ -273,7 +273,7 @@ export class ExtensionHost extends EventEmitter {
     }
     const { composition, all, rejected } = composed;
     const serving = all.filter((ext) => !rejected.has(ext.name));
-    attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])));
+    attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])), (name) => extensionPolicy(this.#options, name));
     this.#snapshots.publish(composition.schema, serving);
 
     const composeError = (ext: Extension, error: Error) =>

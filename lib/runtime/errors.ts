@@ -20,7 +20,13 @@ export type ExtensionErrorCode =
   /** The answer was not valid UTF-8 JSON. */
   | 'EXTENSION_BAD_RESPONSE'
   /** The extension is not serving: closed, unloaded, or failed after crashing repeatedly. */
-  | 'EXTENSION_UNAVAILABLE';
+  | 'EXTENSION_UNAVAILABLE'
+  /**
+   * The request went over one of its budgets for this extension (`budgets.maxFields`,
+   * `maxResolvedFields`, `maxAnswerBytes`): the client asked too much in one request. Only
+   * that request's fields fail; the extension is not blamed.
+   */
+  | 'EXTENSION_REQUEST_BUDGET';
 
 /**
  * A failed call. `extensions` is the shape GraphQL puts into a response's error, so a resolver

@@ -3,26 +3,36 @@
  *
  * Calls are queued and sent in as few wasm calls as possible: read requests made in the same
  * tick, or while every instance is busy with a previous call, go out together as one
- * `resolve-batch`; each write (a `Mutation` field) goes alone, in its own transaction. With
+ * `resolve-batch` of bounded size ({@link MAX_BATCH_FIELDS} fields, {@link MAX_BATCH_REQUEST_BYTES}
+ * of requests; more go in the next call), so `limits.timeoutMs` is the deadline of a bounded
+ * amount of work. Each write (a `Mutation` field) goes alone, in its own transaction. With
  * several instances (`workers` > 1), calls run on them in parallel. Requests and answers are
- * checked against the size limits; answers are parsed from JSON here.
+ * checked against the size limits and the request's budget; answers are parsed from JSON here,
+ * large ones one per event-loop turn.
  *
- * A circuit breaker guards the host from an extension that keeps crashing: after
- * {@link CRASH_LIMIT} crashes, timeouts or memory-limit hits within {@link CRASH_WINDOW_MS}, the
- * extension answers `EXTENSION_UNAVAILABLE` at once for {@link FAILED_BACKOFF_MS}, then tries again.
+ * A circuit breaker (see `breaker.ts` for what counts) guards the host from an extension that
+ * keeps failing by its own fault: it then answers `EXTENSION_UNAVAILABLE` at once for a while.
  */
 import { EventEmitter } from 'node:events';
 import { jsonBytes } from '../data/json-values.js';
 import type { Backend } from './backend.js';
+import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOwnFailure } from './breaker.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { InstanceCallError } from './instance.js';
+import type { RequestBudget } from './request-budget.js';
 import type { Limits, WireRequest, WireResult } from './wire.js';
 
-export const CRASH_LIMIT = 5;
-export const CRASH_WINDOW_MS = 30_000;
-export const FAILED_BACKOFF_MS = 60_000;
-/** Most requests sent in one `resolve-batch`; more wait for the next call. */
-const MAX_BATCH = 1024;
+export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
+/**
+ * Most fields one `resolve-batch` carries; more wait for the next call. Small enough that one
+ * call's work (and its answers, held in guest memory together) stays modest, large enough that
+ * a page of 50 items' nested fields is still one call.
+ */
+export const MAX_BATCH_FIELDS = 64;
+/** Most request bytes (arguments + parents + contexts) one call carries (a larger single field goes alone). */
+export const MAX_BATCH_REQUEST_BYTES = 1024 * 1024;
+/** Answers larger than this are parsed one per event-loop turn, so one call's answers never block it together. */
+const LARGE_ANSWER_BYTES = 64 * 1024;
 
 /** One field for an extension to resolve. */
 export interface FieldRequest {
@@ -33,8 +43,14 @@ export interface FieldRequest {
   arguments?: Record<string, unknown>;
   /** The parent object; leave undefined for root fields. Must be JSON-serialisable. */
   parent?: unknown;
-  /** The request context the application chose. @default {} */
+  /** The request context the application chose for this extension. @default {} */
   context?: Record<string, unknown>;
+  /**
+   * The budget of the request this field belongs to (one per request and extension): charged
+   * one field now and the answer's bytes when it arrives; once spent, the field fails with
+   * `EXTENSION_REQUEST_BUDGET` without being sent. @default no budget
+   */
+  budget?: RequestBudget;
 }
 
 /** Options of a call. */
@@ -58,12 +74,16 @@ export interface ExtensionStats {
 
 interface Pending {
   wire: WireRequest;
+  /** The request's bytes (arguments + parent + context). */
+  bytes: number;
+  budget: RequestBudget | undefined;
   resolve: (value: unknown) => void;
   reject: (error: ExtensionCallError) => void;
 }
 interface Job {
   write: boolean;
   items: Pending[];
+  bytes: number;
 }
 
 /** What {@link Extension} is made from (see `loadExtension`). */
@@ -105,8 +125,7 @@ export class Extension extends EventEmitter {
   #flushScheduled = false;
   #state: ExtensionState = 'ready';
   #stateReason: string | undefined;
-  #crashTimes: number[] = [];
-  #failedUntil = 0;
+  readonly #breaker = new CircuitBreaker();
   readonly #contexts = new WeakMap<object, Uint8Array>();
 
   constructor(parts: ExtensionParts) {
@@ -124,7 +143,7 @@ export class Extension extends EventEmitter {
 
   /** `'failed'` while the circuit breaker is open; `'closed'` after {@link close}. */
   get state(): ExtensionState {
-    if (this.#state === 'failed' && Date.now() >= this.#failedUntil) this.#recover();
+    if (this.#state === 'failed' && Date.now() >= this.#breaker.openUntil) this.#recover();
     return this.#state;
   }
 
@@ -160,16 +179,23 @@ export class Extension extends EventEmitter {
     if (state !== 'ready') {
       return reject(this.#error('EXTENSION_UNAVAILABLE', `extension "${this.name}" is ${state}: ${this.#stateReason}`));
     }
-    let wire: WireRequest;
+    const refusal = request.budget?.chargeField();
+    if (refusal) return reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
+    let pending: Pending;
     try {
-      wire = this.#encode(request);
+      const { wire, bytes } = this.#encode(request);
+      pending = { wire, bytes, budget: request.budget, resolve, reject };
     } catch (e) {
       return reject(e as ExtensionCallError);
     }
     const last = this.#queue[this.#queue.length - 1];
-    const pending = { wire, resolve, reject };
-    if (!write && last && !last.write && last.items.length < MAX_BATCH) last.items.push(pending);
-    else this.#queue.push({ write, items: [pending] });
+    const fits = last && !write && !last.write && last.items.length < MAX_BATCH_FIELDS && last.bytes + pending.bytes <= MAX_BATCH_REQUEST_BYTES;
+    if (fits) {
+      last.items.push(pending);
+      last.bytes += pending.bytes;
+    } else {
+      this.#queue.push({ write, items: [pending], bytes: pending.bytes });
+    }
     this.#scheduleFlush();
   }
 
@@ -201,58 +227,77 @@ export class Extension extends EventEmitter {
   }
 
   async #run(job: Job, backend: Backend): Promise<void> {
+    // A field whose request spent its budget while it waited is not sent.
+    const items = job.items.filter((p) => {
+      if (p.budget?.spent) p.reject(this.#error('EXTENSION_REQUEST_BUDGET', p.budget.spent));
+      return !p.budget?.spent;
+    });
+    if (items.length === 0) return;
     this.stats.calls++;
     let results: WireResult[];
     try {
-      results = await backend.resolve(job.items.map((p) => p.wire), job.write);
+      results = await backend.resolve(items.map((p) => p.wire), job.write);
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
-      this.#failJob(job, failure.code, failure.message);
-      this.#recordCrash(failure.code, failure.message);
+      for (const p of items) p.reject(this.#error(failure.code, failure.message));
+      this.#recordFailure(failure.code, failure.message, items.length);
       return;
     }
     this.stats.fields += results.length;
-    job.items.forEach((p, i) => {
+    // Delivered after the instance is free again: parsing large answers takes event-loop turns.
+    void this.#deliver(items, results);
+  }
+
+  /** Settles each field with its answer; each large answer gets an event-loop turn of its own. */
+  async #deliver(items: Pending[], results: WireResult[]): Promise<void> {
+    for (const [i, p] of items.entries()) {
       const r = results[i]!;
-      if ('err' in r) return p.reject(this.#error(r.code, r.err));
+      if ('err' in r) {
+        p.reject(this.#error(r.code, r.err));
+        continue;
+      }
+      const refusal = p.budget?.chargeAnswer(r.ok.length);
+      if (refusal) {
+        p.reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
+        continue;
+      }
+      // GraphQL completes the previous field's value in the microtasks before this turn.
+      if (r.ok.length > LARGE_ANSWER_BYTES) await new Promise((next) => setImmediate(next));
       let value: unknown;
       try {
         value = JSON.parse(decoder.decode(r.ok));
       } catch (e) {
-        return p.reject(this.#error('EXTENSION_BAD_RESPONSE', `the answer is not valid UTF-8 JSON: ${(e as Error).message}`));
+        p.reject(this.#error('EXTENSION_BAD_RESPONSE', `the answer is not valid UTF-8 JSON: ${(e as Error).message}`));
+        continue;
       }
       p.resolve(value);
-    });
+    }
   }
 
   #failJob(job: Job, code: ExtensionErrorCode, message: string): void {
     for (const p of job.items) p.reject(this.#error(code, message));
   }
 
-  #recordCrash(code: ExtensionErrorCode, message: string): void {
+  /** A whole call failed: counted in the stats, and against the extension if it is its own fault. */
+  #recordFailure(code: ExtensionErrorCode, message: string, fields: number): void {
     if (code === 'EXTENSION_TIMEOUT') this.stats.timeouts++;
     else if (code === 'EXTENSION_CRASHED' || code === 'EXTENSION_MEMORY_LIMIT') this.stats.crashes++;
     else return;
     this.emit('crash', { code, message });
-    const now = Date.now();
-    this.#crashTimes = this.#crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
-    this.#crashTimes.push(now);
-    if (this.#crashTimes.length >= CRASH_LIMIT && this.#state === 'ready') {
-      this.#state = 'failed';
-      this.#stateReason = `${CRASH_LIMIT} failures within ${CRASH_WINDOW_MS / 1000} s, last: ${message}`;
-      this.#failedUntil = now + FAILED_BACKOFF_MS;
-      this.emit('failed', { reason: this.#stateReason, until: new Date(this.#failedUntil) });
-    }
+    if (!isOwnFailure(code, fields) || this.#state !== 'ready' || !this.#breaker.record()) return;
+    this.#state = 'failed';
+    this.#stateReason = `${CRASH_LIMIT} failures within ${CRASH_WINDOW_MS / 1000} s, last: ${message}`;
+    this.emit('failed', { reason: this.#stateReason, until: new Date(this.#breaker.openUntil) });
   }
 
   #recover(): void {
     this.#state = 'ready';
     this.#stateReason = undefined;
-    this.#crashTimes = [];
+    this.#breaker.reset();
     this.emit('recovered');
   }
 
-  #encode(request: FieldRequest): WireRequest {
+  #encode(request: FieldRequest): { wire: WireRequest; bytes: number } {
     let parent: Uint8Array | undefined;
     let args: Uint8Array;
     try {
@@ -269,7 +314,8 @@ export class Extension extends EventEmitter {
         `the request for ${request.typeName}.${request.fieldName} is ${size} bytes, above the limit of ${this.limits.maxRequestBytes} (limits.maxRequestBytes)`,
       );
     }
-    return { typeName: request.typeName, fieldName: request.fieldName, arguments: args, context, ...(parent ? { parent } : {}) };
+    const wire = { typeName: request.typeName, fieldName: request.fieldName, arguments: args, context, ...(parent ? { parent } : {}) };
+    return { wire, bytes: size };
   }
 
   /** One request's context serves all its fields: encode it once. */

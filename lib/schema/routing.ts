@@ -11,7 +11,8 @@
  *   to the composed schema's name.
  *
  * Every call goes through the extension's batching queue: the fields GraphQL asks for in one
- * pass become one `resolve-batch` call.
+ * pass become one `resolve-batch` call. Each call carries the context the application grants
+ * that extension and the request's budget for it (see `policy.ts`, `budget.ts`).
  */
 import {
   getNamedType,
@@ -25,17 +26,31 @@ import {
   type GraphQLTypeResolver,
 } from 'graphql';
 import type { Extension } from '../runtime/extension.js';
+import { registerBudgetPlan, requestBudget } from './budget.js';
 import type { ComposedExtension } from './compose.js';
+import { DEFAULT_POLICY, grantedContext, type ExtensionPolicy } from './policy.js';
 
-/** Attaches resolvers for every accepted extension to `schema` (built for this purpose). */
-export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtension[], extensions: ReadonlyMap<string, Extension>): void {
+/**
+ * Attaches resolvers for every accepted extension to `schema` (built for this purpose).
+ * `policyOf` gives each extension's grants (context, budgets). @default nothing granted, default budgets
+ */
+export function attachResolvers(
+  schema: GraphQLSchema,
+  composed: ComposedExtension[],
+  extensions: ReadonlyMap<string, Extension>,
+  policyOf: (name: string) => ExtensionPolicy = () => DEFAULT_POLICY,
+): void {
   const mutationRoot = schema.getMutationType()?.name;
+  const policies = new Map(composed.map((c) => [c.name, policyOf(c.name)]));
+  /** The fields that always call an extension, for the static budget count. */
+  const callFields = new Map<string, Map<string, string>>();
   /** Every type an extension owns, so base `resolveType`s can recognise them. */
   const extensionTypes = new Set(composed.flatMap((c) => [...c.ownTypes.values()]));
 
   for (const entry of composed) {
     const ext = extensions.get(entry.name);
     if (!ext) throw new Error(`attachResolvers: no running extension "${entry.name}"`);
+    const policy = policies.get(entry.name)!;
     const localName = new Map<string, string>();
     for (const [local, global] of entry.roots) localName.set(global, local);
     for (const [local, global] of entry.ownTypes) localName.set(global, local);
@@ -49,7 +64,9 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       for (const fieldName of fields) {
         const field = typeFields[fieldName]!;
         const isRoot = typeName === schema.getQueryType()?.name || typeName === mutationRoot;
-        field.resolve = callResolver(ext, localName.get(typeName) ?? typeName, fieldName, {
+        if (!callFields.has(typeName)) callFields.set(typeName, new Map());
+        callFields.get(typeName)!.set(fieldName, entry.name);
+        field.resolve = callResolver(ext, policy, localName.get(typeName) ?? typeName, fieldName, {
           root: isRoot,
           write: typeName === mutationRoot,
           retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
@@ -62,7 +79,7 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       const type = schema.getType(global);
       if (isObjectType(type)) {
         for (const [fieldName, field] of Object.entries(type.getFields())) {
-          const call = callResolver(ext, local, fieldName, {
+          const call = callResolver(ext, policy, local, fieldName, {
             root: false,
             write: false,
             retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
@@ -77,6 +94,8 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       }
     }
   }
+
+  registerBudgetPlan(schema, callFields, policies);
 
   // Base interfaces and unions an extension type implements: their own resolveType does not
   // know the extension's types, so an extension object (already renamed) is recognised first.
@@ -101,15 +120,17 @@ interface CallOptions {
   retypes: ((local: unknown) => unknown) | undefined;
 }
 
-function callResolver(ext: Extension, typeName: string, fieldName: string, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
-  return async (source, args, context) => {
+function callResolver(ext: Extension, policy: ExtensionPolicy, typeName: string, fieldName: string, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
+  return async (source, args, context, info) => {
+    const budget = requestBudget(info, ext.name);
     const value = await ext.resolveField(
       {
         typeName,
         fieldName,
         arguments: args,
         parent: options.root ? undefined : source,
-        context: (context ?? undefined) as Record<string, unknown> | undefined,
+        context: grantedContext(policy.context, context as Record<string, unknown> | null | undefined),
+        ...(budget ? { budget } : {}),
       },
       { write: options.write },
     );

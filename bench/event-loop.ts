@@ -1,0 +1,77 @@
+/**
+ * Issue 10 row 5: how long can one heavy request block the event loop?
+ *
+ * An Express server (in this process) serves the `ints` fixture, whose `ints` field answers a
+ * list of 1,000,000 integers (~3.9 MB). One client sends a query with 8 aliases of `ints`
+ * (BENCH_ALIASES; BENCH_FIELD=someInts: 100,000 integers) a few times (BENCH_HEAVY); another sends `{ __typename }` every 5 ms meanwhile.
+ * Printed: the longest event-loop block (perf_hooks.monitorEventLoopDelay, 1 ms resolution),
+ * what the heavy requests got, and the small requests' worst latency.
+ *
+ *   npx tsc -p . && node dist/fixtures/build.js && node dist/bench/event-loop.js
+ *   BENCH_BUDGETS='{"maxAnswerBytes":67108864}' node dist/bench/event-loop.js   (budget raised)
+ */
+import { copyFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import express from 'express';
+import { fixturePath } from '../fixtures/build.js';
+import { forgeExtensions } from '../lib/index.js';
+import { freshDir } from './common.js';
+
+const aliases = Number(process.env['BENCH_ALIASES'] ?? 8);
+/** `ints` (1,000,000 integers) or `someInts` (100,000). */
+const field = process.env['BENCH_FIELD'] ?? 'ints';
+const heavyRuns = Number(process.env['BENCH_HEAVY'] ?? 3);
+const budgets = process.env['BENCH_BUDGETS'] ? JSON.parse(process.env['BENCH_BUDGETS']) : undefined;
+
+const dir = freshDir('event-loop');
+const extensions = join(dir, 'extensions');
+freshDir('event-loop', 'extensions');
+copyFileSync(fixturePath('ints'), join(extensions, 'ints.wasm'));
+
+const middleware = forgeExtensions(extensions, {
+  dataDir: join(dir, 'data'),
+  watch: false,
+  graphiql: false,
+  ...(budgets ? { budgets } : {}),
+});
+const app = express();
+app.use('/graphql', middleware);
+const server = app.listen(0);
+await new Promise((r) => server.once('listening', r));
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+await middleware.host.ready();
+
+const post = async (query: string) => {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  return { status: res.status, text: await res.text() };
+};
+const heavyQuery = `{ ${Array.from({ length: aliases }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+await post('{ one }'); // warm: the instance is up
+
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
+let running = true;
+const smallLatencies: number[] = [];
+const small = (async () => {
+  while (running) {
+    const start = performance.now();
+    await post('{ __typename }');
+    smallLatencies.push(performance.now() - start);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+})();
+for (let i = 0; i < heavyRuns; i++) {
+  const start = performance.now();
+  const { status, text } = await post(heavyQuery);
+  const codes = [...new Set([...text.matchAll(/"code":"([A-Z_]+)"/g)].map((m) => m[1]))];
+  console.log(`heavy #${i + 1}: HTTP ${status}, ${(text.length / 1e6).toFixed(1)} MB, ${(performance.now() - start).toFixed(0)} ms, codes: ${codes.join(', ') || 'none'}`);
+}
+running = false;
+await small;
+delay.disable();
+console.log(`longest event-loop block: ${(delay.max / 1e6).toFixed(1)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms)`);
+console.log(`{ __typename } x${smallLatencies.length}: worst ${Math.max(...smallLatencies).toFixed(1)} ms`);
+await middleware.host.close();
+server.close();
