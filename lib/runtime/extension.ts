@@ -256,7 +256,7 @@ export class Extension extends EventEmitter {
         p.reject(this.#error(r.code, r.err));
         continue;
       }
-      const refusal = p.budget?.chargeAnswer(r.ok.length);
+      const refusal = p.budget?.chargeAnswer(r.ok);
       if (refusal) {
         p.reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
         continue;

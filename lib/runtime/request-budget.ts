@@ -12,6 +12,11 @@ export interface RuntimeBudgets {
   maxResolvedFields: number;
   /** Bytes of answers (the extension's JSON, before parsing). */
   maxAnswerBytes: number;
+  /**
+   * JSON values in answers (see {@link countJsonValues}). GraphQL completes a list's values in
+   * one synchronous pass, so this, not bytes, bounds how long an answer blocks the event loop.
+   */
+  maxAnswerValues: number;
 }
 
 export class RequestBudget {
@@ -19,6 +24,8 @@ export class RequestBudget {
   fields = 0;
   /** Answer bytes charged so far. */
   answerBytes = 0;
+  /** Answer values charged so far. */
+  answerValues = 0;
   /** Why the budget is spent (the message every later field fails with), once it is. */
   spent: string | undefined;
 
@@ -36,13 +43,37 @@ export class RequestBudget {
     return this.spent;
   }
 
-  /** Charges one answer of `bytes`; returns the refusal message if it does not fit. */
-  chargeAnswer(bytes: number): string | undefined {
+  /** Charges one answer (JSON bytes, not yet parsed); returns the refusal message if it does not fit. */
+  chargeAnswer(answer: Uint8Array): string | undefined {
     if (this.spent) return this.spent;
-    this.answerBytes += bytes;
+    this.answerBytes += answer.length;
     if (this.answerBytes > this.budgets.maxAnswerBytes) {
       this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerBytes} bytes, above the budget of ${this.budgets.maxAnswerBytes} (budgets.maxAnswerBytes)`;
+      return this.spent;
+    }
+    this.answerValues += countJsonValues(answer);
+    if (this.answerValues > this.budgets.maxAnswerValues) {
+      this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerValues} JSON values, above the budget of ${this.budgets.maxAnswerValues} (budgets.maxAnswerValues)`;
     }
     return this.spent;
   }
+}
+
+/**
+ * The JSON values in `json`, counted without parsing: 1, plus one per `[`, `{` and `,` outside
+ * strings (so `[1,2,3]` is 4: the list and its items; `{"a":1}` is 2). Exact enough for a budget
+ * (an empty list or object counts one more than it holds), and ~1 ns per byte.
+ */
+export function countJsonValues(json: Uint8Array): number {
+  let values = 1;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const b = json[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // a backslash escapes the next byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x2c || b === 0x5b || b === 0x7b) values++;
+  }
+  return values;
 }
