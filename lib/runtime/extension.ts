@@ -244,28 +244,27 @@ export class Extension extends EventEmitter {
       return;
     }
     this.stats.fields += results.length;
-    // Delivered after the instance is free again: parsing large answers takes event-loop turns.
-    void this.#deliver(items, results);
+    // Budgets are charged now, before the next call starts (so it skips a spent request's
+    // fields); parsing follows after the instance is free, large answers one per turn.
+    const answered: Array<[Pending, Uint8Array]> = [];
+    items.forEach((p, i) => {
+      const r = results[i]!;
+      if ('err' in r) return p.reject(this.#error(r.code, r.err));
+      const refusal = p.budget?.chargeAnswer(r.ok);
+      if (refusal) return p.reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
+      answered.push([p, r.ok]);
+    });
+    void this.#deliver(answered);
   }
 
-  /** Settles each field with its answer; each large answer gets an event-loop turn of its own. */
-  async #deliver(items: Pending[], results: WireResult[]): Promise<void> {
-    for (const [i, p] of items.entries()) {
-      const r = results[i]!;
-      if ('err' in r) {
-        p.reject(this.#error(r.code, r.err));
-        continue;
-      }
-      const refusal = p.budget?.chargeAnswer(r.ok);
-      if (refusal) {
-        p.reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
-        continue;
-      }
+  /** Parses and settles each answer; each large one gets an event-loop turn of its own. */
+  async #deliver(answered: Array<[Pending, Uint8Array]>): Promise<void> {
+    for (const [p, answer] of answered) {
       // GraphQL completes the previous field's value in the microtasks before this turn.
-      if (r.ok.length > LARGE_ANSWER_BYTES) await new Promise((next) => setImmediate(next));
+      if (answer.length > LARGE_ANSWER_BYTES) await new Promise((next) => setImmediate(next));
       let value: unknown;
       try {
-        value = JSON.parse(decoder.decode(r.ok));
+        value = JSON.parse(decoder.decode(answer));
       } catch (e) {
         p.reject(this.#error('EXTENSION_BAD_RESPONSE', `the answer is not valid UTF-8 JSON: ${(e as Error).message}`));
         continue;
