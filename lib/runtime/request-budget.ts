@@ -51,7 +51,8 @@ export class RequestBudget {
       this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerBytes} bytes, above the budget of ${this.budgets.maxAnswerBytes} (budgets.maxAnswerBytes)`;
       return this.spent;
     }
-    this.answerValues += countJsonValues(answer);
+    // The scan stops once over budget: a huge answer costs only the part the budget allows.
+    this.answerValues += countJsonValues(answer, this.budgets.maxAnswerValues - this.answerValues);
     if (this.answerValues > this.budgets.maxAnswerValues) {
       this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerValues} JSON values, above the budget of ${this.budgets.maxAnswerValues} (budgets.maxAnswerValues)`;
     }
@@ -62,12 +63,13 @@ export class RequestBudget {
 /**
  * The JSON values in `json`, counted without parsing: 1, plus one per `[`, `{` and `,` outside
  * strings (so `[1,2,3]` is 4: the list and its items; `{"a":1}` is 2). Exact enough for a budget
- * (an empty list or object counts one more than it holds), and ~1 ns per byte.
+ * (an empty list or object counts one more than it holds), and a few ns per byte. Stops
+ * counting once the count exceeds `stopAfter`.
  */
-export function countJsonValues(json: Uint8Array): number {
+export function countJsonValues(json: Uint8Array, stopAfter = Infinity): number {
   let values = 1;
   let inString = false;
-  for (let i = 0; i < json.length; i++) {
+  for (let i = 0; i < json.length && values <= stopAfter; i++) {
     const b = json[i]!;
     if (inString) {
       if (b === 0x5c) i++; // a backslash escapes the next byte
