@@ -14,10 +14,10 @@
  * keeps failing by its own fault: it then answers `EXTENSION_UNAVAILABLE` at once for a while.
  */
 import { EventEmitter } from 'node:events';
-import { jsonBytes } from '../data/json-values.js';
 import type { Backend } from './backend.js';
 import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOwnFailure } from './breaker.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
+import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance.js';
 import type { RequestBudget } from './request-budget.js';
 import type { Limits, WireRequest, WireResult } from './wire.js';
@@ -126,7 +126,7 @@ export class Extension extends EventEmitter {
   #state: ExtensionState = 'ready';
   #stateReason: string | undefined;
   readonly #breaker = new CircuitBreaker();
-  readonly #contexts = new WeakMap<object, Uint8Array>();
+  readonly #encoder: FieldEncoder;
 
   constructor(parts: ExtensionParts) {
     super();
@@ -139,6 +139,7 @@ export class Extension extends EventEmitter {
     this.limits = parts.limits;
     this.#backends = parts.backends;
     this.#idle = [...parts.backends].reverse();
+    this.#encoder = new FieldEncoder(parts.name, parts.limits);
   }
 
   /** `'failed'` while the circuit breaker is open; `'closed'` after {@link close}. */
@@ -183,7 +184,7 @@ export class Extension extends EventEmitter {
     if (refusal) return reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
     let pending: Pending;
     try {
-      const { wire, bytes } = this.#encode(request);
+      const { wire, bytes } = this.#encoder.encode(request);
       pending = { wire, bytes, budget: request.budget, resolve, reject };
     } catch (e) {
       return reject(e as ExtensionCallError);
@@ -296,41 +297,9 @@ export class Extension extends EventEmitter {
     this.emit('recovered');
   }
 
-  #encode(request: FieldRequest): { wire: WireRequest; bytes: number } {
-    let parent: Uint8Array | undefined;
-    let args: Uint8Array;
-    try {
-      args = jsonBytes(request.arguments ?? {});
-      parent = request.parent === undefined ? undefined : jsonBytes(request.parent);
-    } catch (e) {
-      throw new TypeError(`${request.typeName}.${request.fieldName}: the parent or arguments are not JSON-serialisable: ${(e as Error).message}`);
-    }
-    const context = this.#contextBytes(request.context ?? EMPTY);
-    const size = args.length + (parent?.length ?? 0) + context.length;
-    if (size > this.limits.maxRequestBytes) {
-      throw this.#error(
-        'EXTENSION_REQUEST_TOO_LARGE',
-        `the request for ${request.typeName}.${request.fieldName} is ${size} bytes, above the limit of ${this.limits.maxRequestBytes} (limits.maxRequestBytes)`,
-      );
-    }
-    const wire = { typeName: request.typeName, fieldName: request.fieldName, arguments: args, context, ...(parent ? { parent } : {}) };
-    return { wire, bytes: size };
-  }
-
-  /** One request's context serves all its fields: encode it once. */
-  #contextBytes(context: object): Uint8Array {
-    let bytes = this.#contexts.get(context);
-    if (!bytes) {
-      bytes = jsonBytes(context);
-      this.#contexts.set(context, bytes);
-    }
-    return bytes;
-  }
-
   #error(code: ExtensionErrorCode, message: string): ExtensionCallError {
     return new ExtensionCallError(code, this.name, message);
   }
 }
 
-const EMPTY = Object.freeze({});
 const decoder = new TextDecoder('utf-8', { fatal: true });
