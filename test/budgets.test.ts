@@ -76,6 +76,17 @@ describe('request budgets', function () {
     assert.equal(strict.body.errors[0].extensions.code, 'EXTENSION_REQUEST_BUDGET');
   });
 
+  it('counts a fragment bomb (each fragment spreading the previous one twice) without expanding it', async () => {
+    await start();
+    const levels = 40;
+    const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join('\n');
+    // Expanding 2^40 selections would never finish (the test's timeout); counting reuses each fragment's count.
+    const refused = await post(`{ ...F${levels} }\nfragment F0 on Query { issues { id } }\n${fragments}`);
+    assert.equal(refused.errors?.[0]?.extensions?.['code'], 'EXTENSION_REQUEST_BUDGET');
+    assert.equal(refused.errors?.[0]?.extensions?.['count'], 2 ** levels);
+    assert.deepEqual((await post('{ issues { id } }')).data, { issues: [] });
+  });
+
   it('bounds list multiplicity at runtime: a field under a list counts once per item (maxResolvedFields)', async () => {
     await start({ extensions: { issues: { config: { repositories: true }, budgets: { maxResolvedFields: 2 } } } });
     // `repositories` has 2 items: Repository.issues is 1 selection, 2 fields resolved.
