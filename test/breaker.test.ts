@@ -63,6 +63,27 @@ describe('circuit breaker and bounded batches', function () {
     assert.deepEqual((await post('{ counter { n } }')).data, { counter: [{ n: 0 }] }, 'others keep answering');
   });
 
+  it('re-runs the other requests of a shared call that ran out of time, so a heavy request fails alone', async function () {
+    this.timeout(60_000);
+    const loaded = await loadExtension(fixturePath('loop'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { timeoutMs: 300 } });
+    try {
+      const budget = () => new RequestBudget('loop', { maxResolvedFields: 100, maxAnswerBytes: 1e6, maxAnswerValues: 1e6 });
+      // The instance is busy with a first request; a heavy and a light request queue into one call.
+      const first = loaded.resolveField({ typeName: 'Query', fieldName: 'spin', budget: budget() });
+      await new Promise((r) => setImmediate(r));
+      const heavyBudget = budget();
+      const heavy = [1, 2].map(() => loaded.resolveField({ typeName: 'Query', fieldName: 'spin', budget: heavyBudget }));
+      const light = loaded.resolveField({ typeName: 'Query', fieldName: 'loopOk', budget: budget() });
+      assert.equal((await rejection(first)).code, 'EXTENSION_TIMEOUT');
+      for (const h of heavy) assert.equal((await rejection(h)).code, 'EXTENSION_TIMEOUT');
+      assert.equal(await light, 'fine', 'the light request was run again on its own');
+      assert.equal(loaded.stats.calls, 3, 'first, the shared call, the light request again');
+      assert.equal(loaded.state, 'ready');
+    } finally {
+      await loaded.close();
+    }
+  });
+
   it(`splits a batch into calls of at most ${MAX_BATCH_FIELDS} fields; a spent request budget stops its queued fields`, async () => {
     const loaded = await loadExtension(fixturePath('ints'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger });
     try {

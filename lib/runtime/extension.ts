@@ -8,7 +8,8 @@
  * amount of work. Each write (a `Mutation` field) goes alone, in its own transaction. With
  * several instances (`workers` > 1), calls run on them in parallel. Requests and answers are
  * checked against the size limits and the request's budget; answers are parsed from JSON here,
- * large ones one per event-loop turn.
+ * large ones one per event-loop turn. A call of several requests that runs out of time or
+ * memory fails only the request with the most fields in it; the others run again on their own.
  *
  * A circuit breaker (see `breaker.ts` for what counts) guards the host from an extension that
  * keeps failing by its own fault: it then answers `EXTENSION_UNAVAILABLE` at once for a while.
@@ -84,6 +85,8 @@ interface Job {
   write: boolean;
   items: Pending[];
   bytes: number;
+  /** Re-run after a shared call failed: never split again. */
+  retry?: boolean;
 }
 
 /** What {@link Extension} is made from (see `loadExtension`). */
@@ -240,8 +243,9 @@ export class Extension extends EventEmitter {
       results = await backend.resolve(items.map((p) => p.wire), job.write);
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
-      for (const p of items) p.reject(this.#error(failure.code, failure.message));
-      this.#recordFailure(failure.code, failure.message, items.length);
+      const failed = job.retry ? items : this.#retryOthers(items, failure.code);
+      for (const p of failed) p.reject(this.#error(failure.code, failure.message));
+      this.#recordFailure(failure.code, failure.message, failed.length);
       return;
     }
     this.stats.fields += results.length;
@@ -272,6 +276,23 @@ export class Extension extends EventEmitter {
       }
       p.resolve(value);
     }
+  }
+
+  /**
+   * A call that ran out of time or memory carried fields of several requests: the request with
+   * the most fields in it (the likely cause) fails; every other request's fields run again, in a
+   * call of their own each, first in line, so a heavy client does not fail the light ones batched
+   * with it. Returns the fields that fail now.
+   */
+  #retryOthers(items: Pending[], code: ExtensionErrorCode): Pending[] {
+    if (code !== 'EXTENSION_TIMEOUT' && code !== 'EXTENSION_MEMORY_LIMIT') return items;
+    const byRequest = new Map<RequestBudget | undefined, Pending[]>();
+    for (const p of items) byRequest.set(p.budget, [...(byRequest.get(p.budget) ?? []), p]);
+    if (byRequest.size < 2) return items;
+    const groups = [...byRequest.values()].sort((a, b) => b.length - a.length);
+    const retries = groups.slice(1).map((group) => ({ write: false, items: group, bytes: group.reduce((n, p) => n + p.bytes, 0), retry: true }));
+    this.#queue.unshift(...retries);
+    return groups[0]!;
   }
 
   #failJob(job: Job, code: ExtensionErrorCode, message: string): void {
