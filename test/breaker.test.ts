@@ -79,6 +79,11 @@ describe('circuit breaker and bounded batches', function () {
       assert.equal(await light, 'fine', 'the light request was run again on its own');
       assert.equal(loaded.stats.calls, 3, 'first, the shared call, the light request again');
       assert.equal(loaded.state, 'ready');
+      // The heavy request's later fields are not sent.
+      const later = await rejection(loaded.resolveField({ typeName: 'Query', fieldName: 'loopOk', budget: heavyBudget }));
+      assert.equal(later.code, 'EXTENSION_REQUEST_BUDGET');
+      assert.match(later.message, /not sent: a call with this request's fields failed/);
+      assert.equal(loaded.stats.calls, 3);
     } finally {
       await loaded.close();
     }

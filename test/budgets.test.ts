@@ -76,6 +76,18 @@ describe('request budgets', function () {
     assert.equal(strict.body.errors[0].extensions.code, 'EXTENSION_REQUEST_BUDGET');
   });
 
+  it('applies the global budgets to every extension, each extension its own override', async () => {
+    await start({ budgets: { maxFields: 1 }, extensions: { ints: { budgets: { maxFields: 3 } } } });
+    const ints = await post('{ a: one b: one c: one }');
+    assert.deepEqual(ints.data, { a: 1, b: 1, c: 1 });
+    const both = await post('{ a: one b: one c: one d: one x: issues { id } y: issues { id } }');
+    assert.deepEqual(
+      both.errors?.map((e) => [e.extensions?.['extension'], e.extensions?.['count'], e.extensions?.['limit']]).sort(),
+      [['ints', 4, 3], ['issues', 2, 1]],
+      'each extension over its own budget is named',
+    );
+  });
+
   it('counts a fragment bomb (each fragment spreading the previous one twice) without expanding it', async () => {
     await start();
     const levels = 40;

@@ -245,6 +245,10 @@ export class Extension extends EventEmitter {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
       const failed = job.retry ? items : this.#retryOthers(items, failure.code);
       for (const p of failed) p.reject(this.#error(failure.code, failure.message));
+      if (failure.code === 'EXTENSION_TIMEOUT' || failure.code === 'EXTENSION_MEMORY_LIMIT') {
+        // That request asked more than one call can do: its fields still queued are not sent.
+        for (const p of failed) p.budget?.spend(`not sent: a call with this request's fields failed (${failure.message})`);
+      }
       this.#recordFailure(failure.code, failure.message, failed.length);
       return;
     }

@@ -34,6 +34,11 @@ export class RequestBudget {
     readonly budgets: Readonly<RuntimeBudgets>,
   ) {}
 
+  /** Spends the budget: the request's later fields for this extension fail with `reason`. */
+  spend(reason: string): void {
+    this.spent ??= reason;
+  }
+
   /** Charges one field; returns the refusal message if the budget does not allow it. */
   chargeField(): string | undefined {
     if (this.spent) return this.spent;
