@@ -3,8 +3,7 @@
  *
  * Calls are queued and sent in as few wasm calls as possible: read requests made in the same
  * tick, or while every instance is busy with a previous call, go out together as one
- * `resolve-batch` of bounded size ({@link MAX_BATCH_FIELDS} fields, {@link MAX_BATCH_REQUEST_BYTES}
- * of requests; more go in the next call), so `limits.timeoutMs` is the deadline of a bounded
+ * `resolve-batch` of bounded size (see `call-queue.ts`; more go in the next call), so `limits.timeoutMs` is the deadline of a bounded
  * amount of work. Each write (a `Mutation` field) goes alone, in its own transaction. With
  * several instances (`workers` > 1), calls run on them in parallel. Requests and answers are
  * checked against the size limits and the request's budget; answers are parsed from JSON here,
@@ -17,21 +16,15 @@
 import { EventEmitter } from 'node:events';
 import type { Backend } from './backend.js';
 import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOwnFailure } from './breaker.js';
+import { byRequest, enqueue, retryJob, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance.js';
 import type { RequestBudget } from './request-budget.js';
-import type { Limits, WireRequest, WireResult } from './wire.js';
+import type { Limits, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
-/**
- * Most fields one `resolve-batch` carries; more wait for the next call. Small enough that one
- * call's work (and its answers, held in guest memory together) stays modest, large enough that
- * a page of 50 items' nested fields is still one call.
- */
-export const MAX_BATCH_FIELDS = 64;
-/** Most request bytes (arguments + parents + contexts) one call carries (a larger single field goes alone). */
-export const MAX_BATCH_REQUEST_BYTES = 1024 * 1024;
+export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES } from './call-queue.js';
 /** Answers larger than this are parsed one per event-loop turn, so one call's answers never block it together. */
 const LARGE_ANSWER_BYTES = 64 * 1024;
 
@@ -71,22 +64,6 @@ export interface ExtensionStats {
   fields: number;
   crashes: number;
   timeouts: number;
-}
-
-interface Pending {
-  wire: WireRequest;
-  /** The request's bytes (arguments + parent + context). */
-  bytes: number;
-  budget: RequestBudget | undefined;
-  resolve: (value: unknown) => void;
-  reject: (error: ExtensionCallError) => void;
-}
-interface Job {
-  write: boolean;
-  items: Pending[];
-  bytes: number;
-  /** Re-run after a shared call failed: never split again. */
-  retry?: boolean;
 }
 
 /** What {@link Extension} is made from (see `loadExtension`). */
@@ -192,14 +169,7 @@ export class Extension extends EventEmitter {
     } catch (e) {
       return reject(e as ExtensionCallError);
     }
-    const last = this.#queue[this.#queue.length - 1];
-    const fits = last && !write && !last.write && last.items.length < MAX_BATCH_FIELDS && last.bytes + pending.bytes <= MAX_BATCH_REQUEST_BYTES;
-    if (fits) {
-      last.items.push(pending);
-      last.bytes += pending.bytes;
-    } else {
-      this.#queue.push({ write, items: [pending], bytes: pending.bytes });
-    }
+    enqueue(this.#queue, pending, write);
     this.#scheduleFlush();
   }
 
@@ -290,12 +260,9 @@ export class Extension extends EventEmitter {
    */
   #retryOthers(items: Pending[], code: ExtensionErrorCode): Pending[] {
     if (code !== 'EXTENSION_TIMEOUT' && code !== 'EXTENSION_MEMORY_LIMIT') return items;
-    const byRequest = new Map<RequestBudget | undefined, Pending[]>();
-    for (const p of items) byRequest.set(p.budget, [...(byRequest.get(p.budget) ?? []), p]);
-    if (byRequest.size < 2) return items;
-    const groups = [...byRequest.values()].sort((a, b) => b.length - a.length);
-    const retries = groups.slice(1).map((group) => ({ write: false, items: group, bytes: group.reduce((n, p) => n + p.bytes, 0), retry: true }));
-    this.#queue.unshift(...retries);
+    const groups = byRequest(items);
+    if (groups.length < 2) return items;
+    this.#queue.unshift(...groups.slice(1).map(retryJob));
     return groups[0]!;
   }
 
