@@ -108,6 +108,8 @@ describe('request budgets', function () {
     assert.deepEqual(codes(three), ['EXTENSION_REQUEST_BUDGET']);
     assert.equal(three.errors!.length, 1);
     assert.match(three.errors![0]!.message, /more than 2 fields of extension "issues" \(budgets\.maxResolvedFields\)/);
+    // The third field is refused, and the two admitted ones still queued are not sent either.
+    assert.equal(app!.host.extension('issues')!.stats.refused, 3);
     // The next request has a fresh budget.
     assert.equal((await post('{ issues { id } }')).errors, undefined);
   });

@@ -64,6 +64,8 @@ export interface ExtensionStats {
   fields: number;
   crashes: number;
   timeouts: number;
+  /** Fields refused because their request went over a budget (`EXTENSION_REQUEST_BUDGET`). */
+  refused: number;
 }
 
 /** What {@link Extension} is made from (see `loadExtension`). */
@@ -96,7 +98,7 @@ export class Extension extends EventEmitter {
   /** The `forge:extension` contract version it was built against. */
   readonly contractVersion: string;
   readonly limits: Readonly<Limits>;
-  readonly stats: ExtensionStats = { calls: 0, fields: 0, crashes: 0, timeouts: 0 };
+  readonly stats: ExtensionStats = { calls: 0, fields: 0, crashes: 0, timeouts: 0, refused: 0 };
 
   readonly #backends: Backend[];
   /** Instances not running a call now. */
@@ -161,7 +163,7 @@ export class Extension extends EventEmitter {
       return reject(this.#error('EXTENSION_UNAVAILABLE', `extension "${this.name}" is ${state}: ${this.#stateReason}`));
     }
     const refusal = request.budget?.chargeField();
-    if (refusal) return reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
+    if (refusal) return reject(this.#refuse(refusal));
     let pending: Pending;
     try {
       const { wire, bytes } = this.#encoder.encode(request);
@@ -203,7 +205,7 @@ export class Extension extends EventEmitter {
   async #run(job: Job, backend: Backend): Promise<void> {
     // A field whose request spent its budget while it waited is not sent.
     const items = job.items.filter((p) => {
-      if (p.budget?.spent) p.reject(this.#error('EXTENSION_REQUEST_BUDGET', p.budget.spent));
+      if (p.budget?.spent) p.reject(this.#refuse(p.budget.spent));
       return !p.budget?.spent;
     });
     if (items.length === 0) return;
@@ -230,7 +232,7 @@ export class Extension extends EventEmitter {
       const r = results[i]!;
       if ('err' in r) return p.reject(this.#error(r.code, r.err));
       const refusal = p.budget?.chargeAnswer(r.ok);
-      if (refusal) return p.reject(this.#error('EXTENSION_REQUEST_BUDGET', refusal));
+      if (refusal) return p.reject(this.#refuse(refusal));
       answered.push([p, r.ok]);
     });
     void this.#deliver(answered);
@@ -287,6 +289,12 @@ export class Extension extends EventEmitter {
     this.#stateReason = undefined;
     this.#breaker.reset();
     this.emit('recovered');
+  }
+
+  /** A field refused by its request's budget: counted, never held against the extension. */
+  #refuse(message: string): ExtensionCallError {
+    this.stats.refused++;
+    return this.#error('EXTENSION_REQUEST_BUDGET', message);
   }
 
   #error(code: ExtensionErrorCode, message: string): ExtensionCallError {
