@@ -3,7 +3,8 @@
  *
  * - `maxFields`: selections of the extension's fields in the operation, counted **statically**
  *   before execution, after fragment expansion: each alias counts, a fragment counts each time it
- *   is spread, inline fragments count; a field inside a list counts once. Counted fields are
+ *   is spread, inline fragments count; a field inside a list counts once; `@skip`/`@include`
+ *   are not evaluated (an upper bound). Counted fields are
  *   those that always call the extension: the fields it adds to `Query`, `Mutation` and base
  *   types. (Its own types' fields are usually read from the answer; when one does call, the
  *   runtime count below sees it.) Over budget: the operation is refused before any extension is
@@ -15,8 +16,8 @@
  *   parsing; each answer is also capped by `limits.maxResponseBytes`).
  * - `maxAnswerValues`: total JSON values in those answers (counted by a byte scan before parsing).
  *   GraphQL completes every value of a list in one synchronous pass (~0.2 µs per value measured
- *   here), so this is what keeps one request from blocking the event loop: the default 100,000
- *   is ~20 ms. Bytes bound parsing and serialising (~4 MiB: a few ms each for string-heavy JSON).
+ *   here, idle), so this is what keeps one request from blocking the event loop: the default
+ *   100,000 is ~20 ms on an idle core. Bytes bound parsing and serialising (~4 MiB: a few ms each for string-heavy JSON).
  *
  * Every refusal is a GraphQL error with `extensions.code` `EXTENSION_REQUEST_BUDGET`, the
  * extension's name, the budget's name, and (static) the count and the budget.
