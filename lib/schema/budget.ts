@@ -17,7 +17,8 @@
  * - `maxAnswerValues`: total JSON values in those answers (counted by a byte scan before parsing).
  *   GraphQL completes every value of a list in one synchronous pass (~0.2 µs per value measured
  *   here, idle), so this is what keeps one request from blocking the event loop: the default
- *   100,000 is ~20 ms on an idle core. Bytes bound parsing and serialising (~4 MiB: a few ms each for string-heavy JSON).
+ *   100,000 is ~20 ms on an idle core. Bytes bound parsing and serialising (4 MiB: a few ms
+ *   each for string-heavy JSON).
  *
  * Every refusal is a GraphQL error with `extensions.code` `EXTENSION_REQUEST_BUDGET`, the
  * extension's name, the budget's name, and (static) the count and the budget.
