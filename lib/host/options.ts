@@ -68,7 +68,7 @@ export interface HostOptions {
   /**
    * What one request may make each extension do (see `RequestBudgets`): field selections counted
    * statically (`maxFields`, default 64), fields resolved counting list items (`maxResolvedFields`,
-   * default 10000), answer bytes (`maxAnswerBytes`, default 4 MiB) and answer JSON values (`maxAnswerValues`,
+   * default 10000), answer bytes (`maxAnswerBytes`, default 2 MiB) and answer JSON values (`maxAnswerValues`,
    * default 100000). Over budget: that
    * request's fields fail with `EXTENSION_REQUEST_BUDGET`; nothing else is affected. Enforced by
    * the HTTP handler.
