@@ -4,8 +4,10 @@
  * two extensions; the one not granted the key never sees it.
  */
 import assert from 'node:assert/strict';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import request from 'supertest';
 import type { ForgeOptions } from '../lib/index.js';
+import { silentLogger } from '../lib/runtime/logger.js';
 import { createApp, defaultOptions, type TestApp } from './apps.js';
 import { extensionsDir, tempDir } from './helpers.js';
 
@@ -25,10 +27,15 @@ describe('context per extension', function () {
     data.cleanup();
   });
 
-  const start = async (extensions: ForgeOptions['extensions']) => {
+  /** What the host logged at `error` level. */
+  let logged: string[] = [];
+  const start = async (extensions: ForgeOptions['extensions'], more: Partial<ForgeOptions> = {}) => {
+    logged = [];
     app = createApp('express', ext.dir, {
       ...defaultOptions(data.dir),
-      context: (req) => ({ user: String(req.headers['x-user'] ?? 'anonymous'), authorization: req.headers.authorization ?? null }),
+      logger: { ...silentLogger, error: (obj: unknown, msg?: string) => void logged.push(`${msg ?? ''} ${JSON.stringify(obj, (_k, v) => (v instanceof Error ? v.message : v))}`) },
+      context: (req) => ({ user: String(req.headers['x-user'] ?? 'anonymous'), authorization: req.headers.authorization ?? null, quota: 10n }),
+      ...more,
       extensions: { ...extensions, spy: { config: { sdl: SPY_SDL }, ...extensions?.['spy'] } },
     });
     await app.host.ready();
@@ -58,6 +65,61 @@ describe('context per extension', function () {
     const later = await contexts({});
     assert.ok(!JSON.stringify(later).includes('secret-token'));
     assert.deepEqual(later.spy, [{ user: 'anonymous' }, { user: 'anonymous' }]);
+  });
+
+  // The application's grant failing is its own fault: the extension is not called, the client
+  // learns only the code (no message of the application's exception), the log has the details,
+  // and everything else in the request and later requests is served.
+  for (const [what, grant] of [
+    ['a grant function that throws', () => { throw new Error('vault password hunter2 rejected'); }],
+    ['a grant function that returns null', () => null],
+    ['a grant function that returns a promise', async () => ({ user: 'x' })],
+    ['a grant function that returns a cycle', (ctx: Record<string, unknown>) => { const o: Record<string, unknown> = { user: ctx['user'] }; o['self'] = o; return o; }],
+    ['a granted key whose value is not JSON (a BigInt)', ['user', 'quota']],
+  ] as Array<[string, NonNullable<ForgeOptions['extensions']>[string]['context']]>) {
+    it(`answers EXTENSION_CONTEXT for ${what}, without calling the extension`, async () => {
+      await start({ probe: { context: grant } });
+      const probe = app!.host.extension('probe')!;
+      for (let i = 0; i < 2; i++) {
+        const res = await request(app!.handler).post('/graphql').send({ query: '{ a: big(bytes: 1) b: big(bytes: 2) whoami repositories { echo { context } } }' }).expect(200);
+        assert.equal(res.body.data.whoami, 'anonymous');
+        assert.deepEqual(res.body.data.repositories.map((r: { echo: { context: string } }) => r.echo.context), ['{}', '{}'], 'spy is granted nothing and unaffected');
+        assert.equal(res.body.data.a, null);
+        assert.deepEqual(res.body.errors.map((e: { path: string[]; extensions: unknown }) => [e.path, e.extensions]), [
+          [['a'], { code: 'EXTENSION_CONTEXT', extension: 'probe' }],
+          [['b'], { code: 'EXTENSION_CONTEXT', extension: 'probe' }],
+        ]);
+        assert.ok(!JSON.stringify(res.body).includes('hunter2'), 'the exception of the application stays on the server');
+      }
+      assert.equal(probe.stats.calls, 0, 'the extension was never called');
+      assert.equal(logged.length, 2, `logged once per request: ${logged.join('\n')}`);
+      assert.match(logged[0]!, /extensions\.probe\.context failed/);
+      if (what.includes('throws')) assert.match(logged[0]!, /hunter2/);
+      assert.equal(probe.state, 'ready');
+    });
+  }
+
+  it('sends an extension on an application type only the parent fields its schema shows', async () => {
+    // The base resolver's objects carry more than `Repository` shows: a token, the request
+    // context, and a nested owner with a hash of its own.
+    const schema = makeExecutableSchema({
+      typeDefs: 'type User { login: String! } type Repository { id: ID! name: String! owner: User! tags: [String!]! } type Query { repositories: [Repository!]! whoami: String! }',
+      resolvers: {
+        Query: {
+          repositories: (_: unknown, __: unknown, ctx: Record<string, unknown>) => [
+            { id: '1', name: 'forge', tags: ['a'], ownerToken: 'sk_live_secret', viewer: ctx, owner: { login: 'ada', passwordHash: 'secret-hash' } },
+          ],
+          whoami: () => 'x',
+        },
+      },
+    });
+    await start({}, { schema, context: (req) => ({ authorization: req.headers.authorization ?? null }) });
+    const res = await request(app!.handler).post('/graphql').set('authorization', 'Bearer secret-token').send({ query: '{ repositories { name echo { parent context } } }' }).expect(200);
+    assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+    const echo = res.body.data.repositories[0].echo;
+    assert.deepEqual(JSON.parse(echo.parent), { id: '1', name: 'forge', owner: { login: 'ada' }, tags: ['a'] });
+    assert.equal(echo.context, '{}');
+    assert.ok(!JSON.stringify(res.body).includes('secret'));
   });
 
   it('rejects a context grant that is neither a key list nor a function', () => {

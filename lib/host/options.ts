@@ -183,5 +183,6 @@ export function extensionPolicy(options: ResolvedHostOptions, name: string): Ext
   return {
     budgets: resolveRequestBudgets({ ...options.budgets, ...settings.budgets }, `forge-extensions: options.extensions.${name}.budgets`),
     context: settings.context ?? [],
+    onGrantError: (err) => options.logger.error({ err, extension: name }, `forge-extensions: extensions.${name}.context failed: ${err.message}`),
   };
 }

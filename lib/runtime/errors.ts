@@ -26,7 +26,13 @@ export type ExtensionErrorCode =
    * `maxResolvedFields`, `maxAnswerBytes`): the client asked too much in one request. Only
    * that request's fields fail; the extension is not blamed.
    */
-  | 'EXTENSION_REQUEST_BUDGET';
+  | 'EXTENSION_REQUEST_BUDGET'
+  /**
+   * The application's context grant for this extension failed (`extensions.<name>.context`
+   * threw, or gave something that is not a JSON object): the extension is not called; the
+   * details are logged, not sent to the client.
+   */
+  | 'EXTENSION_CONTEXT';
 
 /**
  * A failed call. `extensions` is the shape GraphQL puts into a response's error, so a resolver

@@ -8,6 +8,7 @@
  * receive and hand it to another client; a credential (an `Authorization` header, a session
  * token) must only go to an extension that needs it.
  */
+import { ExtensionCallError } from '../runtime/errors.js';
 import { DEFAULT_REQUEST_BUDGETS, type RequestBudgets } from './budget.js';
 
 /**
@@ -21,6 +22,12 @@ export interface ExtensionPolicy {
   budgets: Readonly<RequestBudgets>;
   /** @default [] (nothing) */
   context: ContextGrant;
+  /**
+   * Told why a grant failed for a request (the function threw, or its result is not a JSON
+   * object): the application's fault, so the details go to its log, never to the client.
+   * @default ignored
+   */
+  onGrantError?: (error: Error) => void;
 }
 
 export const DEFAULT_POLICY: ExtensionPolicy = Object.freeze({ budgets: DEFAULT_REQUEST_BUDGETS, context: Object.freeze([]) });
@@ -34,23 +41,46 @@ export function checkContextGrant(value: unknown, where: string): void {
 }
 
 const EMPTY = Object.freeze({});
-/** Per grant, per request context: the context the extension receives (one object per request, so it is encoded once). */
-const granted = new WeakMap<ContextGrant, WeakMap<object, Record<string, unknown>>>();
+/** Per grant, per request context: the context the extension receives, or why it cannot have one (one outcome per request, so it is computed, checked and encoded once). */
+const granted = new WeakMap<ContextGrant, WeakMap<object, Record<string, unknown> | ExtensionCallError>>();
 
-/** The part of `context` that `grant` lets the extension see. */
-export function grantedContext(grant: ContextGrant, context: Record<string, unknown> | null | undefined): Record<string, unknown> {
+/**
+ * The part of `context` that `policy.context` lets extension `extension` see. Throws an
+ * `EXTENSION_CONTEXT` {@link ExtensionCallError} when the grant fails (a function that throws or
+ * returns anything but a JSON-serialisable plain object, a granted key whose value is not JSON):
+ * the client learns only that, `policy.onGrantError` gets the details, once per request.
+ */
+export function grantedContext(extension: string, policy: ExtensionPolicy, context: Record<string, unknown> | null | undefined): Record<string, unknown> {
+  const grant = policy.context;
   if (!context || (Array.isArray(grant) && grant.length === 0)) return EMPTY;
   let byContext = granted.get(grant);
   if (!byContext) granted.set(grant, (byContext = new WeakMap()));
   let value = byContext.get(context);
   if (!value) {
-    value = typeof grant === 'function' ? grant(context) : pick(context, grant as readonly string[]);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new TypeError('forge-extensions: an extensions.<name>.context function must return an object');
+    try {
+      value = checkedGrant(typeof grant === 'function' ? grant(context) : pick(context, grant as readonly string[]));
+    } catch (e) {
+      const reason = e instanceof Error ? e : new Error(String(e));
+      policy.onGrantError?.(reason);
+      value = new ExtensionCallError(
+        'EXTENSION_CONTEXT',
+        extension,
+        `the application's context grant for extension "${extension}" failed (extensions.${extension}.context); the server log has the details`,
+      );
     }
     byContext.set(context, value);
   }
+  if (value instanceof ExtensionCallError) throw value;
   return value;
+}
+
+/** `value` if it is a plain object that JSON can carry whole; otherwise throws why not. */
+function checkedGrant(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { then?: unknown }).then === 'function') {
+    throw new TypeError(`an extensions.<name>.context grant must give a plain object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof (value as { then?: unknown })?.then === 'function' ? 'a promise' : typeof value}`);
+  }
+  JSON.stringify(value); // throws for a BigInt or a cycle, before any extension is called
+  return value as Record<string, unknown>;
 }
 
 function pick(context: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {

@@ -21,6 +21,7 @@ import {
   isObjectType,
   isUnionType,
   type GraphQLFieldResolver,
+  type GraphQLNamedType,
   type GraphQLOutputType,
   type GraphQLSchema,
   type GraphQLTypeResolver,
@@ -68,6 +69,7 @@ export function attachResolvers(
         callFields.get(typeName)!.set(fieldName, entry.name);
         field.resolve = callResolver(ext, policy, localName.get(typeName) ?? typeName, fieldName, {
           root: isRoot,
+          baseParent: !isRoot,
           write: typeName === mutationRoot,
           retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
         });
@@ -81,6 +83,7 @@ export function attachResolvers(
         for (const [fieldName, field] of Object.entries(type.getFields())) {
           const call = callResolver(ext, policy, local, fieldName, {
             root: false,
+            baseParent: false,
             write: false,
             retypes: returnsBaseAbstract(field.type, extensionTypes) ? toSchemaName : undefined,
           });
@@ -118,6 +121,8 @@ interface CallOptions {
   write: boolean;
   /** Set when the field returns a base abstract type: maps the extension's `__typename`s. */
   retypes: ((local: unknown) => unknown) | undefined;
+  /** The parent is an object of the application's (or another extension's): send only its schema fields. */
+  baseParent: boolean;
 }
 
 function callResolver(ext: Extension, policy: ExtensionPolicy, typeName: string, fieldName: string, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
@@ -128,14 +133,56 @@ function callResolver(ext: Extension, policy: ExtensionPolicy, typeName: string,
         typeName,
         fieldName,
         arguments: args,
-        parent: options.root ? undefined : source,
-        context: grantedContext(policy.context, context as Record<string, unknown> | null | undefined),
+        parent: options.root ? undefined : options.baseParent ? schemaFieldsOf(source, info.parentType, info.schema) : source,
+        context: grantedContext(ext.name, policy, context as Record<string, unknown> | null | undefined),
         ...(budget ? { budget } : {}),
       },
       { write: options.write },
     );
     return options.retypes ? retype(value, options.retypes) : value;
   };
+}
+
+/** Per object and type: the part of it an extension may see (one projection per object, however many fields ask). */
+const projections = new WeakMap<object, Map<GraphQLNamedType, Record<string, unknown>>>();
+
+/**
+ * The parent as an extension on its type may see it: the properties named like fields of its
+ * type, and within those (objects and lists of them, by the fields' types) the same again. A
+ * base resolver's object often carries more than its type shows (a database row's
+ * `password_hash`, an owner's token, the request context itself), as may an object another
+ * extension returned; an extension is sent only what the schema lets any client ask for
+ * (least privilege, like the context grant). Custom scalars are sent as they are.
+ */
+function schemaFieldsOf(source: unknown, type: GraphQLNamedType, schema: GraphQLSchema): unknown {
+  if (source === null || typeof source !== 'object') return source;
+  if (Array.isArray(source)) return source.map((item) => schemaFieldsOf(item, type, schema));
+  const fields = fieldsOf(type, schema);
+  if (!fields) return source; // a scalar whose values are objects
+  let byType = projections.get(source);
+  if (!byType) projections.set(source, (byType = new Map()));
+  let projected = byType.get(type);
+  if (!projected) {
+    byType.set(type, (projected = {})); // set first: a cycle in the data ends here
+    for (const [name, fieldType] of fields) {
+      if (Object.hasOwn(source, name)) projected[name] = schemaFieldsOf((source as Record<string, unknown>)[name], fieldType, schema);
+    }
+  }
+  return projected;
+}
+
+/** The fields (name, named type) an object of `type` may have; undefined for scalars and enums. */
+const typeFields = new WeakMap<GraphQLNamedType, Map<string, GraphQLNamedType>>();
+function fieldsOf(type: GraphQLNamedType, schema: GraphQLSchema): Map<string, GraphQLNamedType> | undefined {
+  if (!isObjectType(type) && !isAbstractType(type)) return undefined;
+  const known = typeFields.get(type);
+  if (known) return known;
+  const types = isAbstractType(type) ? [...schema.getPossibleTypes(type), ...(isInterfaceType(type) ? [type] : [])] : [type];
+  const fields = new Map<string, GraphQLNamedType>();
+  for (const t of types) for (const [name, field] of Object.entries(t.getFields())) fields.set(name, getNamedType(field.type));
+  if (isAbstractType(type)) fields.set('__typename', schema.getType('String')!);
+  typeFields.set(type, fields);
+  return fields;
 }
 
 /** Renames `__typename` on an object or the objects of a (nested) list. */
