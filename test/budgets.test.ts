@@ -114,6 +114,24 @@ describe('request budgets', function () {
     assert.equal((await post('{ issues { id } }')).errors, undefined);
   });
 
+  it('refuses a field without capturing a host stack trace for it (a spent request may refuse thousands)', async () => {
+    await start({ extensions: { issues: { config: { repositories: true }, budgets: { maxResolvedFields: 1 } } } });
+    const { RequestBudget } = await import('../lib/runtime/request-budget.js');
+    const budget = new RequestBudget('issues', { maxResolvedFields: 1, maxAnswerBytes: 1 << 20, maxAnswerValues: 1000 });
+    const issues = app!.host.extension('issues')!;
+    // The second field spends the budget: it is refused at once, the first before it is sent.
+    const settled = await issues.resolveBatch([1, 2].map(() => ({ typeName: 'Query', fieldName: 'issues', budget })));
+    for (const result of settled) {
+      assert.equal(result.status, 'rejected');
+      const error = (result as PromiseRejectedResult).reason as Error & { code: string };
+      assert.equal(error.code, 'EXTENSION_REQUEST_BUDGET');
+      // Capturing and formatting host frames (GraphQL reads `stack` to wrap each error) was most
+      // of the cost of refusing 10,000 fields; clients never see them.
+      assert.doesNotMatch(error.stack ?? '', /\n\s+at /);
+    }
+    assert.equal(issues.stats.calls, 0);
+  });
+
   it('row 4: 100 aliases of issues(first: 500) fail their own request early; createIssue and other clients keep working', async () => {
     await start();
     seedIssues();
