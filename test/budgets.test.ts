@@ -132,6 +132,27 @@ describe('request budgets', function () {
     assert.equal(issues.stats.calls, 0);
   });
 
+  it('shares the extension fairly: a light request sent while a heavy one has ~150 calls queued is not served last', async () => {
+    await start();
+    seedIssues();
+    // Within every budget: 1 + 500 x 19 = 9,501 fields resolved, in ~150 calls of 64.
+    const heavyQuery = `{ issues(first: 500) { id ${Array.from({ length: 19 }, (_, i) => `c${i}: comments { id }`).join(' ')} } }`;
+    const heavy = post(heavyQuery);
+    // Once the heavy request's comment fields are queued (its second call has started).
+    while (calls('issues') < 2) await new Promise((r) => setTimeout(r, 5));
+    const light = await post('{ issue(id: 1) { title } }');
+    const callsWhenLightAnswered = calls('issues');
+    assert.deepEqual(light, { data: { issue: { title: 'issue 1' } } });
+    const heavyBody = await heavy;
+    assert.equal(heavyBody.errors, undefined, JSON.stringify(heavyBody.errors?.[0]));
+    assert.equal((heavyBody.data!['issues'] as unknown[]).length, 500);
+    // Served first-come-first-served, the light field would wait for all ~150 of the heavy
+    // request's calls; taken in turn, it goes in the next call after it arrives.
+    const total = calls('issues');
+    assert.ok(total >= 140, `the heavy request made ${total} calls`);
+    assert.ok(callsWhenLightAnswered < total / 2, `the light request was answered after call ${callsWhenLightAnswered} of ${total}`);
+  });
+
   it('row 4: 100 aliases of issues(first: 500) fail their own request early; createIssue and other clients keep working', async () => {
     await start();
     seedIssues();

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import type { Backend } from './backend.js';
 import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOwnFailure } from './breaker.js';
-import { byRequest, enqueue, retryJob, type Job, type Pending } from './call-queue.js';
+import { byRequest, CallQueue, retryJob, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance.js';
@@ -103,7 +103,7 @@ export class Extension extends EventEmitter {
   readonly #backends: Backend[];
   /** Instances not running a call now. */
   readonly #idle: Backend[];
-  readonly #queue: Job[] = [];
+  readonly #queue = new CallQueue();
   #flushScheduled = false;
   #state: ExtensionState = 'ready';
   #stateReason: string | undefined;
@@ -153,7 +153,7 @@ export class Extension extends EventEmitter {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#stateReason = 'the extension was closed';
-    for (const job of this.#queue.splice(0)) this.#failJob(job, 'EXTENSION_UNAVAILABLE', this.#stateReason);
+    for (const p of this.#queue.drain()) p.reject(this.#error('EXTENSION_UNAVAILABLE', this.#stateReason));
     await Promise.all(this.#backends.map((b) => b.close()));
   }
 
@@ -171,7 +171,7 @@ export class Extension extends EventEmitter {
     } catch (e) {
       return reject(e as ExtensionCallError);
     }
-    enqueue(this.#queue, pending, write);
+    this.#queue.push(pending, write);
     this.#scheduleFlush();
   }
 
@@ -194,7 +194,7 @@ export class Extension extends EventEmitter {
   #pump(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
       const backend = this.#idle.pop()!;
-      const job = this.#queue.shift()!;
+      const job = this.#queue.next()!;
       void this.#run(job, backend).finally(() => {
         this.#idle.push(backend);
         this.#pump();
@@ -264,13 +264,10 @@ export class Extension extends EventEmitter {
     if (code !== 'EXTENSION_TIMEOUT' && code !== 'EXTENSION_MEMORY_LIMIT') return items;
     const groups = byRequest(items);
     if (groups.length < 2) return items;
-    this.#queue.unshift(...groups.slice(1).map(retryJob));
+    this.#queue.retryFirst(groups.slice(1).map(retryJob));
     return groups[0]!;
   }
 
-  #failJob(job: Job, code: ExtensionErrorCode, message: string): void {
-    for (const p of job.items) p.reject(this.#error(code, message));
-  }
 
   /** A whole call failed: counted in the stats, and against the extension if it is its own fault. */
   #recordFailure(code: ExtensionErrorCode, message: string, fields: number): void {
