@@ -102,13 +102,13 @@ describe('context per extension', function () {
   it('sends an extension on an application type only the parent fields its schema shows', async () => {
     // The base resolver's objects carry more than `Repository` shows: a token, the request
     // context, and a nested owner with a hash of its own.
+    const owner = { login: 'ada', passwordHash: 'secret-hash' };
+    const repository = { id: '1', name: 'forge', tags: ['a'], ownerToken: 'sk_live_secret', owner };
     const schema = makeExecutableSchema({
       typeDefs: 'type User { login: String! } type Repository { id: ID! name: String! owner: User! tags: [String!]! } type Query { repositories: [Repository!]! whoami: String! }',
       resolvers: {
         Query: {
-          repositories: (_: unknown, __: unknown, ctx: Record<string, unknown>) => [
-            { id: '1', name: 'forge', tags: ['a'], ownerToken: 'sk_live_secret', viewer: ctx, owner: { login: 'ada', passwordHash: 'secret-hash' } },
-          ],
+          repositories: (_: unknown, __: unknown, ctx: Record<string, unknown>) => [{ ...repository, viewer: ctx }],
           whoami: () => 'x',
         },
       },
@@ -120,6 +120,10 @@ describe('context per extension', function () {
     assert.deepEqual(JSON.parse(echo.parent), { id: '1', name: 'forge', owner: { login: 'ada' }, tags: ['a'] });
     assert.equal(echo.context, '{}');
     assert.ok(!JSON.stringify(res.body).includes('secret'));
+    // The application changes its object between requests: the next request sees the change.
+    owner.login = 'grace';
+    const next = await request(app!.handler).post('/graphql').send({ query: '{ repositories { echo { parent } } }' }).expect(200);
+    assert.deepEqual(JSON.parse(next.body.data.repositories[0].echo.parent).owner, { login: 'grace' });
   });
 
   it('rejects a context grant that is neither a key list nor a function', () => {

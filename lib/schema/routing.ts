@@ -143,29 +143,27 @@ function callResolver(ext: Extension, policy: ExtensionPolicy, typeName: string,
   };
 }
 
-/** Per object and type: the part of it an extension may see (one projection per object, however many fields ask). */
-const projections = new WeakMap<object, Map<GraphQLNamedType, Record<string, unknown>>>();
-
 /**
  * The parent as an extension on its type may see it: the properties named like fields of its
  * type, and within those (objects and lists of them, by the fields' types) the same again. A
  * base resolver's object often carries more than its type shows (a database row's
  * `password_hash`, an owner's token, the request context itself), as may an object another
  * extension returned; an extension is sent only what the schema lets any client ask for
- * (least privilege, like the context grant). Custom scalars are sent as they are.
+ * (least privilege, like the context grant). Custom scalars are sent as they are. Projected
+ * afresh for each call: the application may change its objects between requests.
  */
-function schemaFieldsOf(source: unknown, type: GraphQLNamedType, schema: GraphQLSchema): unknown {
+function schemaFieldsOf(source: unknown, type: GraphQLNamedType, schema: GraphQLSchema, seen = new Map<object, Map<GraphQLNamedType, unknown>>()): unknown {
   if (source === null || typeof source !== 'object') return source;
-  if (Array.isArray(source)) return source.map((item) => schemaFieldsOf(item, type, schema));
+  if (Array.isArray(source)) return source.map((item) => schemaFieldsOf(item, type, schema, seen));
   const fields = fieldsOf(type, schema);
   if (!fields) return source; // a scalar whose values are objects
-  let byType = projections.get(source);
-  if (!byType) projections.set(source, (byType = new Map()));
-  let projected = byType.get(type);
+  let byType = seen.get(source);
+  if (!byType) seen.set(source, (byType = new Map()));
+  let projected = byType.get(type) as Record<string, unknown> | undefined;
   if (!projected) {
-    byType.set(type, (projected = {})); // set first: a cycle in the data ends here
+    byType.set(type, (projected = {})); // set first: a cycle in the data ends here (and is refused as not JSON)
     for (const [name, fieldType] of fields) {
-      if (Object.hasOwn(source, name)) projected[name] = schemaFieldsOf((source as Record<string, unknown>)[name], fieldType, schema);
+      if (Object.hasOwn(source, name)) projected[name] = schemaFieldsOf((source as Record<string, unknown>)[name], fieldType, schema, seen);
     }
   }
   return projected;
