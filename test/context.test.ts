@@ -126,6 +126,17 @@ describe('context per extension', function () {
     assert.deepEqual(JSON.parse(next.body.data.repositories[0].echo.parent).owner, { login: 'grace' });
   });
 
+  it('grants afresh for each request, even when the application reuses its context object', async () => {
+    const shared: Record<string, unknown> = {};
+    await start({ probe: { context: ['user'] }, spy: { context: (ctx) => ({ user: ctx['user'] }) } }, {
+      context: (req) => Object.assign(shared, { user: String(req.headers['x-user'] ?? 'anonymous') }),
+    });
+    assert.deepEqual((await contexts({ 'x-user': 'ada' })).probe, { user: 'ada' });
+    const later = await contexts({ 'x-user': 'grace' });
+    assert.deepEqual(later.probe, { user: 'grace' });
+    assert.deepEqual(later.spy, [{ user: 'grace' }, { user: 'grace' }]);
+  });
+
   it('rejects a context grant that is neither a key list nor a function', () => {
     assert.throws(
       () => createApp('express', ext.dir, { ...defaultOptions(data.dir), extensions: { probe: { context: 'authorization' as never } } }),

@@ -41,7 +41,7 @@ export function checkContextGrant(value: unknown, where: string): void {
 }
 
 const EMPTY = Object.freeze({});
-/** Per grant, per request context: the context the extension receives, or why it cannot have one (one outcome per request, so it is computed, checked and encoded once). */
+/** Per grant, per request: the context the extension receives, or why it cannot have one (one outcome per request, so it is computed, checked and encoded once). */
 const granted = new WeakMap<ContextGrant, WeakMap<object, Record<string, unknown> | ExtensionCallError>>();
 
 /**
@@ -50,12 +50,19 @@ const granted = new WeakMap<ContextGrant, WeakMap<object, Record<string, unknown
  * returns anything but a JSON-serialisable plain object, a granted key whose value is not JSON):
  * the client learns only that, `policy.onGrantError` gets the details, once per request.
  */
-export function grantedContext(extension: string, policy: ExtensionPolicy, context: Record<string, unknown> | null | undefined): Record<string, unknown> {
+export function grantedContext(
+  extension: string,
+  policy: ExtensionPolicy,
+  context: Record<string, unknown> | null | undefined,
+  /** What identifies the request (its `rootValue`): an application may hand several requests the same context object, changed in between. @default the context */
+  request: object | null | undefined = context,
+): Record<string, unknown> {
   const grant = policy.context;
   if (!context || (Array.isArray(grant) && grant.length === 0)) return EMPTY;
   let byContext = granted.get(grant);
   if (!byContext) granted.set(grant, (byContext = new WeakMap()));
-  let value = byContext.get(context);
+  const key = request ?? context;
+  let value = byContext.get(key);
   if (!value) {
     try {
       value = checkedGrant(typeof grant === 'function' ? grant(context) : pick(context, grant as readonly string[]));
@@ -68,7 +75,7 @@ export function grantedContext(extension: string, policy: ExtensionPolicy, conte
         `the application's context grant for extension "${extension}" failed (extensions.${extension}.context); the server log has the details`,
       );
     }
-    byContext.set(context, value);
+    byContext.set(key, value);
   }
   if (value instanceof ExtensionCallError) throw value;
   return value;
