@@ -21,7 +21,7 @@ describe('request budgets', function () {
   let ext: { dir: string; cleanup: () => void };
   let data: { dir: string; cleanup: () => void };
   let app: TestApp | undefined;
-  before(() => (ext = extensionsDir({ 'issues.wasm': 'issues', 'ints.wasm': 'ints' })));
+  before(() => (ext = extensionsDir({ 'issues.wasm': 'issues', 'ints.wasm': 'ints', 'probe.wasm': 'probe' })));
   after(() => ext.cleanup());
   beforeEach(() => (data = tempDir()));
   afterEach(async () => {
@@ -151,6 +151,23 @@ describe('request budgets', function () {
     const total = calls('issues');
     assert.ok(total >= 140, `the heavy request made ${total} calls`);
     assert.ok(callsWhenLightAnswered < total / 2, `the light request was answered after call ${callsWhenLightAnswered} of ${total}`);
+  });
+
+  it('counts the errors an extension answers against maxAnswerBytes: 10 error messages of 400 KB are not all sent', async () => {
+    await start();
+    // probe's `fail(message)` answers err(message): here 400 KB, ten times (4 MB against 2 MiB).
+    const message = 'x'.repeat(400 * 1024);
+    const query = `query($m: String!) { ${Array.from({ length: 10 }, (_, i) => `f${i}: fail(message: $m)`).join(' ')} }`;
+    const res = await request(app!.handler).post('/graphql').send({ query, variables: { m: message } }).expect(200);
+    const body = res.body as Body;
+    const full = body.errors!.filter((e) => e.message === message);
+    const refused = body.errors!.filter((e) => e.extensions?.['code'] === 'EXTENSION_REQUEST_BUDGET');
+    assert.equal(full.length, 5, 'the messages that fit 2 MiB');
+    assert.equal(refused.length, 5);
+    assert.match(refused[0]!.message, /budgets\.maxAnswerBytes/);
+    assert.ok(res.text.length < 2.5 * 1024 * 1024, `${res.text.length} bytes`);
+    assert.equal(app!.host.extension('probe')!.state, 'ready');
+    assert.deepEqual(await post('{ now }').then((b) => b.errors), undefined);
   });
 
   it('row 4: 100 aliases of issues(first: 500) fail their own request early; createIssue and other clients keep working', async () => {

@@ -23,7 +23,7 @@ export type ExtensionErrorCode =
   | 'EXTENSION_UNAVAILABLE'
   /**
    * The request went over one of its budgets for this extension (`budgets.maxFields`,
-   * `maxResolvedFields`, `maxAnswerBytes`): the client asked too much in one request. Only
+   * `maxResolvedFields`, `maxAnswerBytes`, `maxAnswerValues`): the client asked too much in one request. Only
    * that request's fields fail; the extension is not blamed.
    */
   | 'EXTENSION_REQUEST_BUDGET'

@@ -230,9 +230,9 @@ export class Extension extends EventEmitter {
     const answered: Array<[Pending, Uint8Array]> = [];
     items.forEach((p, i) => {
       const r = results[i]!;
-      if ('err' in r) return p.reject(this.#error(r.code, r.err));
-      const refusal = p.budget?.chargeAnswer(r.ok);
+      const refusal = 'err' in r ? p.budget?.chargeError(r.err) : p.budget?.chargeAnswer(r.ok);
       if (refusal) return p.reject(this.#refuse(refusal));
+      if ('err' in r) return p.reject(this.#error(r.code, r.err));
       answered.push([p, r.ok]);
     });
     void this.#deliver(answered);

@@ -48,18 +48,33 @@ export class RequestBudget {
     return this.spent;
   }
 
+  /**
+   * Charges one error the extension answered (`err(message)`): its message reaches the client
+   * like an answer, so its bytes count (and one value). Returns the refusal message if it does
+   * not fit.
+   */
+  chargeError(message: string): string | undefined {
+    if (this.spent) return this.spent;
+    this.answerValues++;
+    return this.#chargeBytes(Buffer.byteLength(message));
+  }
+
   /** Charges one answer (JSON bytes, not yet parsed); returns the refusal message if it does not fit. */
   chargeAnswer(answer: Uint8Array): string | undefined {
     if (this.spent) return this.spent;
-    this.answerBytes += answer.length;
-    if (this.answerBytes > this.budgets.maxAnswerBytes) {
-      this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerBytes} bytes, above the budget of ${this.budgets.maxAnswerBytes} (budgets.maxAnswerBytes)`;
-      return this.spent;
-    }
+    if (this.#chargeBytes(answer.length)) return this.spent;
     // The scan stops once over budget: a huge answer costs only the part the budget allows.
     this.answerValues += countJsonValues(answer, this.budgets.maxAnswerValues - this.answerValues);
     if (this.answerValues > this.budgets.maxAnswerValues) {
       this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerValues} JSON values, above the budget of ${this.budgets.maxAnswerValues} (budgets.maxAnswerValues)`;
+    }
+    return this.spent;
+  }
+
+  #chargeBytes(bytes: number): string | undefined {
+    this.answerBytes += bytes;
+    if (this.answerBytes > this.budgets.maxAnswerBytes) {
+      this.spent ??= `the answers of extension "${this.extension}" to this request reached ${this.answerBytes} bytes, above the budget of ${this.budgets.maxAnswerBytes} (budgets.maxAnswerBytes)`;
     }
     return this.spent;
   }

@@ -48,7 +48,7 @@ export interface RequestBudgets {
   maxFields: number;
   /** Fields resolved by the extension in one request, counting list elements. @default 10000 */
   maxResolvedFields: number;
-  /** Bytes of the extension's answers in one request. @default 2 MiB */
+  /** Bytes of the extension's answers (and of the error messages it answers) in one request. @default 2 MiB */
   maxAnswerBytes: number;
   /** JSON values in the extension's answers in one request. @default 100000 */
   maxAnswerValues: number;
