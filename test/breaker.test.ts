@@ -89,6 +89,24 @@ describe('circuit breaker and bounded batches', function () {
     }
   });
 
+  it('does not count a shared call of one-field requests as a one-field failure (many light clients at once)', async function () {
+    this.timeout(60_000);
+    const loaded = await loadExtension(fixturePath('loop'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { timeoutMs: 300 } });
+    try {
+      const budget = () => new RequestBudget('loop', { maxResolvedFields: 100, maxAnswerBytes: 1e6, maxAnswerValues: 1e6 });
+      // n requests of one field each, in one call: it runs out of time because of what the
+      // clients asked together. One request fails with it (not counted: the call carried n
+      // fields); the others run again alone, and each of those one-field timeouts counts.
+      const round = (n: number) => loaded.resolveBatch(Array.from({ length: n }, () => ({ typeName: 'Query', fieldName: 'spin', budget: budget() })));
+      await round(3); // counts 2 (it counted 3 when the failed request's own field count was used)
+      await round(2); // counts 1: 3 in all, under the limit of 5 (it was 5: open)
+      assert.equal(loaded.stats.timeouts, 5);
+      assert.equal(loaded.state, 'ready');
+    } finally {
+      await loaded.close();
+    }
+  });
+
   it(`splits a batch into calls of at most ${MAX_BATCH_FIELDS} fields; a spent request budget stops its queued fields`, async () => {
     const loaded = await loadExtension(fixturePath('ints'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger });
     try {

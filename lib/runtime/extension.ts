@@ -221,7 +221,9 @@ export class Extension extends EventEmitter {
         // That request asked more than one call can do: its fields still queued are not sent.
         for (const p of failed) p.budget?.spend(`not sent: a call with this request's fields failed (${failure.message})`);
       }
-      this.#recordFailure(failure.code, failure.message, failed.length);
+      // What counts is the size of the call, not of the request that fails with it: a call of
+      // many one-field requests is client-shaped load (their retries, alone, are judged alone).
+      this.#recordFailure(failure.code, failure.message, items.length);
       return;
     }
     this.stats.fields += results.length;
