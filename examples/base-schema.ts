@@ -20,7 +20,7 @@ export const baseSchema = makeExecutableSchema({
     type Query {
       repositories: [Repository!]!
       repository(name: String!): Repository
-      "Who the request says it is (the x-user header): the context extensions receive too."
+      "Who the request says it is (the x-user header), from the request context."
       whoami: String!
     }
   `,

@@ -12,3 +12,5 @@ export { ExtensionCallError, ExtensionLoadError, type ExtensionErrorCode, type L
 export { consoleLogger, type Logger, type LogLevel } from './runtime/logger.js';
 export { DEFAULT_LIMITS, type Limits } from './runtime/wire.js';
 export type { NamespaceMode } from './schema/namespace.js';
+export { DEFAULT_REQUEST_BUDGETS, type RequestBudgets } from './schema/budget.js';
+export type { ContextGrant } from './schema/policy.js';

@@ -34,7 +34,7 @@ export function defaultOptions(dataDir: string): ForgeOptions {
     logger: silentLogger,
     watch: false,
     context: (req) => ({ user: String(req.headers['x-user'] ?? 'anonymous') }),
-    extensions: { issues: { config: { repositories: true } } },
+    extensions: { issues: { config: { repositories: true } }, probe: { context: ['user'] } },
   };
 }
 

@@ -20,7 +20,7 @@ import type { Extension } from '../runtime/extension.js';
 import { sha256Hex } from '../runtime/compile.js';
 import { loadExtension } from '../runtime/load.js';
 import { composeSchema } from '../schema/compose.js';
-import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
+import { extensionPolicy, resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import { recompose, type Rejection } from './recompose.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
 import { statusOf, type Entry, type ExtensionEvent, type ExtensionStatus } from './status.js';
@@ -284,6 +284,7 @@ export class ExtensionHost extends EventEmitter {
       removed,
       isServing: (name) => this.#entries.get(name)?.active !== undefined,
       namespaceOf: (name) => this.#options.extensions[name]?.namespace ?? this.#options.namespace,
+      policyOf: (name) => extensionPolicy(this.#options, name),
     });
     this.#snapshots.publish(change.schema, change.serving);
 

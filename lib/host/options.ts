@@ -8,7 +8,9 @@ import type { Isolation } from '../runtime/load.js';
 import { checkIsolation, checkWorkers, resolveLimits } from '../runtime/load.js';
 import { consoleLogger, LOG_LEVELS, type Logger } from '../runtime/logger.js';
 import type { Limits } from '../runtime/wire.js';
+import { resolveRequestBudgets, type RequestBudgets } from '../schema/budget.js';
 import type { NamespaceMode } from '../schema/namespace.js';
+import { checkContextGrant, type ContextGrant, type ExtensionPolicy } from '../schema/policy.js';
 
 /** Settings for one extension, by name, overriding the global ones. */
 export interface ExtensionSettings {
@@ -24,6 +26,16 @@ export interface ExtensionSettings {
   limits?: Partial<Limits>;
   /** Overrides {@link HostOptions.workers} for this extension. */
   workers?: number;
+  /** Overrides {@link HostOptions.budgets} for this extension (merged field by field). */
+  budgets?: Partial<RequestBudgets>;
+  /**
+   * The part of the request context this extension receives: a list of keys, or a function
+   * `(ctx) => object`. Least privilege: an extension not granted anything receives `{}`.
+   * Never grant credentials (an `Authorization` header, a session token) to an extension that
+   * does not need them: it may keep them and hand them to another client.
+   * @default [] (nothing)
+   */
+  context?: ContextGrant;
 }
 
 /** Options of {@link createExtensionHost}. */
@@ -61,6 +73,15 @@ export interface HostOptions {
    * database connection). @default 1
    */
   workers?: number;
+  /**
+   * What one request may make each extension do (see `RequestBudgets`): field selections counted
+   * statically (`maxFields`, default 64), fields resolved counting list items (`maxResolvedFields`,
+   * default 10000), answer bytes (`maxAnswerBytes`, default 2 MiB) and answer JSON values (`maxAnswerValues`,
+   * default 100000). Over budget: that
+   * request's fields fail with `EXTENSION_REQUEST_BUDGET`; nothing else is affected. Enforced by
+   * the HTTP handler.
+   */
+  budgets?: Partial<RequestBudgets>;
   /** Per-extension settings, by extension name. */
   extensions?: Record<string, ExtensionSettings>;
   /** A pino-compatible logger. @default a console logger for warnings and errors */
@@ -78,13 +99,14 @@ export interface ResolvedHostOptions {
   isolation: Isolation;
   limits: Partial<Limits>;
   workers: number;
+  budgets: Partial<RequestBudgets>;
   extensions: Record<string, ExtensionSettings>;
   logger: Logger;
   watch: boolean;
 }
 
-export const HOST_KEYS = ['schema', 'dataDir', 'cacheDir', 'namespace', 'isolation', 'limits', 'workers', 'extensions', 'logger', 'watch'] as const;
-const EXTENSION_KEYS = ['config', 'enabled', 'namespace', 'isolation', 'limits', 'workers'] as const;
+export const HOST_KEYS = ['schema', 'dataDir', 'cacheDir', 'namespace', 'isolation', 'limits', 'workers', 'budgets', 'extensions', 'logger', 'watch'] as const;
+const EXTENSION_KEYS = ['config', 'enabled', 'namespace', 'isolation', 'limits', 'workers', 'budgets', 'context'] as const;
 
 /** Throws a TypeError for a key of `object` that is not in `known`. */
 export function assertKnownKeys(object: object, known: readonly string[], where: string): void {
@@ -109,6 +131,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
   checkIsolation(options.isolation, 'forge-extensions: options.isolation');
   if (options.limits !== undefined) resolveLimits(options.limits);
   checkWorkers(options.workers, 'forge-extensions: options.workers');
+  resolveRequestBudgets(options.budgets, 'forge-extensions: options.budgets');
   if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new TypeError('forge-extensions: options.watch must be a boolean');
   const logger = options.logger ?? consoleLogger();
   for (const level of LOG_LEVELS) {
@@ -130,6 +153,8 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     checkIsolation(settings.isolation, `forge-extensions: ${where}.isolation`);
     if (settings.limits !== undefined) resolveLimits({ ...options.limits, ...settings.limits });
     checkWorkers(settings.workers, `forge-extensions: ${where}.workers`);
+    resolveRequestBudgets({ ...options.budgets, ...settings.budgets }, `forge-extensions: ${where}.budgets`);
+    checkContextGrant(settings.context, `forge-extensions: ${where}.context`);
     if (settings.config !== undefined) {
       try {
         JSON.stringify(settings.config);
@@ -147,6 +172,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     isolation: options.isolation ?? 'process',
     limits: options.limits ?? {},
     workers: options.workers ?? 1,
+    budgets: options.budgets ?? {},
     extensions,
     logger,
     watch: options.watch ?? process.env['NODE_ENV'] !== 'production',
@@ -159,4 +185,12 @@ function checkNamespace(value: unknown, where: string): void {
   }
 }
 
-
+/** What `name` is granted per request: its budgets (global, then its own) and its context. */
+export function extensionPolicy(options: ResolvedHostOptions, name: string): ExtensionPolicy {
+  const settings = options.extensions[name] ?? {};
+  return {
+    budgets: resolveRequestBudgets({ ...options.budgets, ...settings.budgets }, `forge-extensions: options.extensions.${name}.budgets`),
+    context: settings.context ?? [],
+    onGrantError: (err) => options.logger.error({ err, extension: name }, `forge-extensions: extensions.${name}.context failed: ${err.message}`),
+  };
+}

@@ -11,6 +11,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Extension } from '../runtime/extension.js';
 import { composeSchema, type Composition } from '../schema/compose.js';
 import type { NamespaceMode } from '../schema/namespace.js';
+import type { ExtensionPolicy } from '../schema/policy.js';
 import { attachResolvers } from '../schema/routing.js';
 
 /** Why an extension did not compose. */
@@ -44,6 +45,8 @@ export interface RecomposeInput {
   /** True if a version of `name` serves now (its refused new version then leaves it serving). */
   isServing(name: string): boolean;
   namespaceOf(name: string): NamespaceMode;
+  /** What the application grants each extension (context, budgets). */
+  policyOf(name: string): ExtensionPolicy;
 }
 
 /** Composes `established` + `incoming`; see the module comment. */
@@ -75,7 +78,7 @@ export function recompose(input: RecomposeInput): Recomposition {
   }
   const { composition, established, all, rejected } = composed;
   const serving = all.filter((ext) => !rejected.has(ext.name));
-  attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])));
+  attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])), input.policyOf);
   const started = new Set(candidates.map((ext) => ext.name));
   return {
     schema: composition.schema,

@@ -10,14 +10,16 @@ import { assertKnownKeys, HOST_KEYS, resolveHostOptions, type HostOptions } from
 import type { Snapshot } from '../host/snapshots.js';
 import type { Logger } from '../runtime/logger.js';
 import { createDocumentCache } from './document-cache.js';
+import { budgetedExecute, serializeResult } from './execute.js';
 import { ASSET_PREFIX, graphiqlAsset, graphiqlPage } from './graphiql.js';
 
 /** Options of the HTTP layer (besides the host's). */
 export interface HttpOptions<Raw = unknown> {
   /**
-   * Builds the request context: the GraphQL context of the base schema's resolvers, and the
-   * JSON every extension call receives as `context`. Keep it plain, JSON-serialisable data:
-   * every extension sees all of it. Express passes the request, Koa the `ctx`. @default () => ({})
+   * Builds the request context: the GraphQL context of the base schema's resolvers. Each
+   * extension receives only the part `extensions.<name>.context` grants it (default: nothing),
+   * as JSON: keep the granted keys plain, JSON-serialisable data. Express passes the request,
+   * Koa the `ctx`. @default () => ({})
    */
   context?: (raw: Raw) => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Serve GraphiQL to browsers (`GET` with `Accept: text/html`). @default true unless NODE_ENV=production */
@@ -86,6 +88,8 @@ function createForgeHandler<Raw>(host: ExtensionHost, options: HttpOptions<Raw>,
     },
     parse: cache.parse,
     validate: cache.validate,
+    execute: budgetedExecute,
+    onOperation: (req, _args, result) => serializeResult(req.headers, result),
   });
 
   return async (exchange): Promise<HttpAnswer | undefined> => {

@@ -3,27 +3,31 @@
  *
  * Calls are queued and sent in as few wasm calls as possible: read requests made in the same
  * tick, or while every instance is busy with a previous call, go out together as one
- * `resolve-batch`; each write (a `Mutation` field) goes alone, in its own transaction. With
+ * `resolve-batch` of bounded size (see `call-queue.ts`; more go in the next call), so `limits.timeoutMs` is the deadline of a bounded
+ * amount of work. Each write (a `Mutation` field) goes alone, in its own transaction. With
  * several instances (`workers` > 1), calls run on them in parallel. Requests and answers are
- * checked against the size limits; answers are parsed from JSON here.
+ * checked against the size limits and the request's budget; answers are parsed from JSON here,
+ * large ones one per event-loop turn. A call of several requests that runs out of time or
+ * memory fails only the request with the most fields in it; the others run again on their own.
  *
- * A circuit breaker guards the host from an extension that keeps crashing: after
- * {@link CRASH_LIMIT} crashes, timeouts or memory-limit hits within {@link CRASH_WINDOW_MS}, the
- * extension answers `EXTENSION_UNAVAILABLE` at once for {@link FAILED_BACKOFF_MS}, then tries again.
+ * A circuit breaker (see `breaker.ts` for what counts) guards the host from an extension that
+ * keeps failing by its own fault: it then answers `EXTENSION_UNAVAILABLE` at once for a while.
  */
 import { EventEmitter } from 'node:events';
-import { jsonBytes } from '../data/json-values.js';
 import type { StorageFault } from '../data/storage-fault.js';
 import type { Backend } from './backend.js';
+import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOverLimit, isOwnFailure } from './breaker.js';
+import { byRequest, CallQueue, retryJob, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
+import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance.js';
-import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
+import type { RequestBudget } from './request-budget.js';
+import type { Isolation, Limits, WireResult } from './wire.js';
 
-export const CRASH_LIMIT = 5;
-export const CRASH_WINDOW_MS = 30_000;
-export const FAILED_BACKOFF_MS = 60_000;
-/** Most requests sent in one `resolve-batch`; more wait for the next call. */
-const MAX_BATCH = 1024;
+export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
+export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES } from './call-queue.js';
+/** Answers larger than this are parsed one per event-loop turn, so one call's answers never block it together. */
+const LARGE_ANSWER_BYTES = 64 * 1024;
 
 /** One field for an extension to resolve. */
 export interface FieldRequest {
@@ -34,8 +38,14 @@ export interface FieldRequest {
   arguments?: Record<string, unknown>;
   /** The parent object; leave undefined for root fields. Must be JSON-serialisable. */
   parent?: unknown;
-  /** The request context the application chose. @default {} */
+  /** The request context the application chose for this extension. @default {} */
   context?: Record<string, unknown>;
+  /**
+   * The budget of the request this field belongs to (one per request and extension): charged
+   * one field now and the answer's bytes when it arrives; once spent, the field fails with
+   * `EXTENSION_REQUEST_BUDGET` without being sent. @default no budget
+   */
+  budget?: RequestBudget;
 }
 
 /** Options of a call. */
@@ -55,16 +65,8 @@ export interface ExtensionStats {
   fields: number;
   crashes: number;
   timeouts: number;
-}
-
-interface Pending {
-  wire: WireRequest;
-  resolve: (value: unknown) => void;
-  reject: (error: ExtensionCallError) => void;
-}
-interface Job {
-  write: boolean;
-  items: Pending[];
+  /** Fields refused because their request went over a budget (`EXTENSION_REQUEST_BUDGET`). */
+  refused: number;
 }
 
 /** What {@link Extension} is made from (see `loadExtension`). */
@@ -100,18 +102,17 @@ export class Extension extends EventEmitter {
   /** The `forge:extension` contract version it was built against. */
   readonly contractVersion: string;
   readonly limits: Readonly<Limits>;
-  readonly stats: ExtensionStats = { calls: 0, fields: 0, crashes: 0, timeouts: 0 };
+  readonly stats: ExtensionStats = { calls: 0, fields: 0, crashes: 0, timeouts: 0, refused: 0 };
 
   readonly #backends: Backend[];
   /** Instances not running a call now. */
   readonly #idle: Backend[];
-  readonly #queue: Job[] = [];
+  readonly #queue = new CallQueue();
   #flushScheduled = false;
   #state: ExtensionState = 'ready';
   #stateReason: string | undefined;
-  #crashTimes: number[] = [];
-  #failedUntil = 0;
-  readonly #contexts = new WeakMap<object, Uint8Array>();
+  readonly #breaker = new CircuitBreaker();
+  readonly #encoder: FieldEncoder;
 
   constructor(parts: ExtensionParts) {
     super();
@@ -124,11 +125,12 @@ export class Extension extends EventEmitter {
     this.limits = parts.limits;
     this.#backends = parts.backends;
     this.#idle = [...parts.backends].reverse();
+    this.#encoder = new FieldEncoder(parts.name, parts.limits);
   }
 
   /** `'failed'` while the circuit breaker is open; `'closed'` after {@link close}. */
   get state(): ExtensionState {
-    if (this.#state === 'failed' && Date.now() >= this.#failedUntil) this.#recover();
+    if (this.#state === 'failed' && Date.now() >= this.#breaker.openUntil) this.#recover();
     return this.#state;
   }
 
@@ -155,7 +157,7 @@ export class Extension extends EventEmitter {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#stateReason = 'the extension was closed';
-    for (const job of this.#queue.splice(0)) this.#failJob(job, 'EXTENSION_UNAVAILABLE', this.#stateReason);
+    for (const p of this.#queue.drain()) p.reject(this.#error('EXTENSION_UNAVAILABLE', this.#stateReason));
     await Promise.all(this.#backends.map((b) => b.close()));
   }
 
@@ -164,16 +166,16 @@ export class Extension extends EventEmitter {
     if (state !== 'ready') {
       return reject(this.#error('EXTENSION_UNAVAILABLE', `extension "${this.name}" is ${state}: ${this.#stateReason}`));
     }
-    let wire: WireRequest;
+    const refusal = request.budget?.chargeField();
+    if (refusal) return reject(this.#refuse(refusal));
+    let pending: Pending;
     try {
-      wire = this.#encode(request);
+      const { wire, bytes } = this.#encoder.encode(request);
+      pending = { wire, bytes, budget: request.budget, resolve, reject };
     } catch (e) {
       return reject(e as ExtensionCallError);
     }
-    const last = this.#queue[this.#queue.length - 1];
-    const pending = { wire, resolve, reject };
-    if (!write && last && !last.write && last.items.length < MAX_BATCH) last.items.push(pending);
-    else this.#queue.push({ write, items: [pending] });
+    this.#queue.push(pending, write);
     this.#scheduleFlush();
   }
 
@@ -196,7 +198,7 @@ export class Extension extends EventEmitter {
   #pump(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
       const backend = this.#idle.pop()!;
-      const job = this.#queue.shift()!;
+      const job = this.#queue.next()!;
       void this.#run(job, backend).finally(() => {
         this.#idle.push(backend);
         this.#pump();
@@ -205,49 +207,85 @@ export class Extension extends EventEmitter {
   }
 
   async #run(job: Job, backend: Backend): Promise<void> {
+    // A field whose request spent its budget while it waited is not sent.
+    const items = job.items.filter((p) => {
+      if (p.budget?.spent) p.reject(this.#refuse(p.budget.spent));
+      return !p.budget?.spent;
+    });
+    if (items.length === 0) return;
     this.stats.calls++;
     let results: WireResult[];
     try {
-      results = await backend.resolve(job.items.map((p) => p.wire), job.write);
+      results = await backend.resolve(items.map((p) => p.wire), job.write);
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
-      this.#failJob(job, failure.code, failure.message);
       if (failure.storage) this.#storageFault(failure.storage);
-      this.#recordCrash(failure.code, failure.message);
+      const failed = job.retry ? items : this.#retryOthers(items, failure.code);
+      for (const p of failed) p.reject(this.#error(failure.code, failure.message));
+      if (isOverLimit(failure.code)) {
+        // That request asked more than one call can do: its fields still queued are not sent.
+        for (const p of failed) p.budget?.spend(`not sent: a call with this request's fields failed (${failure.message})`);
+      }
+      // What counts is the size of the call, not of the request that fails with it: a call of
+      // many one-field requests is client-shaped load (their retries, alone, are judged alone).
+      this.#recordFailure(failure.code, failure.message, items.length);
       return;
     }
     this.stats.fields += results.length;
-    job.items.forEach((p, i) => {
+    // Budgets are charged now, before the next call starts (so it skips a spent request's
+    // fields); parsing follows after the instance is free, large answers one per turn.
+    const answered: Array<[Pending, Uint8Array]> = [];
+    items.forEach((p, i) => {
       const r = results[i]!;
+      const refusal = 'err' in r ? p.budget?.chargeError(r.err) : p.budget?.chargeAnswer(r.ok);
+      if (refusal) return p.reject(this.#refuse(refusal));
       if ('err' in r) return p.reject(this.#error(r.code, r.err));
+      answered.push([p, r.ok]);
+    });
+    void this.#deliver(answered);
+  }
+
+  /** Parses and settles each answer; each large one gets an event-loop turn of its own. */
+  async #deliver(answered: Array<[Pending, Uint8Array]>): Promise<void> {
+    for (const [p, answer] of answered) {
+      // GraphQL completes the previous field's value in the microtasks before this turn.
+      if (answer.length > LARGE_ANSWER_BYTES) await new Promise((next) => setImmediate(next));
       let value: unknown;
       try {
-        value = JSON.parse(decoder.decode(r.ok));
+        value = JSON.parse(decoder.decode(answer));
       } catch (e) {
-        return p.reject(this.#error('EXTENSION_BAD_RESPONSE', `the answer is not valid UTF-8 JSON: ${(e as Error).message}`));
+        p.reject(this.#error('EXTENSION_BAD_RESPONSE', `the answer is not valid UTF-8 JSON: ${(e as Error).message}`));
+        continue;
       }
       p.resolve(value);
-    });
+    }
   }
 
-  #failJob(job: Job, code: ExtensionErrorCode, message: string): void {
-    for (const p of job.items) p.reject(this.#error(code, message));
+  /**
+   * A call that ran out of time or memory carried fields of several requests: the request with
+   * the most fields in it (the likely cause) fails; every other request's fields run again, in a
+   * call of their own each, first in line, so a heavy client does not fail the light ones batched
+   * with it. Returns the fields that fail now.
+   */
+  #retryOthers(items: Pending[], code: ExtensionErrorCode): Pending[] {
+    if (!isOverLimit(code)) return items;
+    const groups = byRequest(items);
+    if (groups.length < 2) return items;
+    this.#queue.retryFirst(groups.slice(1).map(retryJob));
+    return groups[0]!;
   }
 
-  #recordCrash(code: ExtensionErrorCode, message: string): void {
+
+  /** A whole call failed: counted in the stats, and against the extension if it is its own fault. */
+  #recordFailure(code: ExtensionErrorCode, message: string, fields: number): void {
     if (code === 'EXTENSION_TIMEOUT') this.stats.timeouts++;
     else if (code === 'EXTENSION_CRASHED' || code === 'EXTENSION_MEMORY_LIMIT' || code === 'EXTENSION_PROCESS_MEMORY_LIMIT' || code === 'EXTENSION_RANDOM_BYTES_LIMIT') this.stats.crashes++;
     else return;
     this.emit('crash', { code, message });
-    const now = Date.now();
-    this.#crashTimes = this.#crashTimes.filter((t) => now - t < CRASH_WINDOW_MS);
-    this.#crashTimes.push(now);
-    if (this.#crashTimes.length >= CRASH_LIMIT && this.#state === 'ready') {
-      this.#state = 'failed';
-      this.#stateReason = `${CRASH_LIMIT} failures within ${CRASH_WINDOW_MS / 1000} s, last: ${message}`;
-      this.#failedUntil = now + FAILED_BACKOFF_MS;
-      this.emit('failed', { reason: this.#stateReason, until: new Date(this.#failedUntil) });
-    }
+    if (!isOwnFailure(code, fields) || this.#state !== 'ready' || !this.#breaker.record()) return;
+    this.#state = 'failed';
+    this.#stateReason = `${CRASH_LIMIT} failures within ${CRASH_WINDOW_MS / 1000} s, last: ${message}`;
+    this.emit('failed', { reason: this.#stateReason, until: new Date(this.#breaker.openUntil) });
   }
 
   /**
@@ -257,48 +295,24 @@ export class Extension extends EventEmitter {
    */
   #storageFault(fault: StorageFault): void {
     this.emit('storage', fault);
-    if (fault.kind !== 'corrupt' || this.#state === 'closed' || this.#failedUntil === Infinity) return;
+    if (fault.kind !== 'corrupt' || this.#state === 'closed' || this.#breaker.openUntil === Infinity) return;
     this.#state = 'failed';
     this.#stateReason = fault.message;
-    this.#failedUntil = Infinity;
+    this.#breaker.openUntil = Infinity;
     this.emit('failed', { reason: fault.message, until: undefined });
   }
 
   #recover(): void {
     this.#state = 'ready';
     this.#stateReason = undefined;
-    this.#crashTimes = [];
+    this.#breaker.reset();
     this.emit('recovered');
   }
 
-  #encode(request: FieldRequest): WireRequest {
-    let parent: Uint8Array | undefined;
-    let args: Uint8Array;
-    try {
-      args = jsonBytes(request.arguments ?? {});
-      parent = request.parent === undefined ? undefined : jsonBytes(request.parent);
-    } catch (e) {
-      throw new TypeError(`${request.typeName}.${request.fieldName}: the parent or arguments are not JSON-serialisable: ${(e as Error).message}`);
-    }
-    const context = this.#contextBytes(request.context ?? EMPTY);
-    const size = args.length + (parent?.length ?? 0) + context.length;
-    if (size > this.limits.maxRequestBytes) {
-      throw this.#error(
-        'EXTENSION_REQUEST_TOO_LARGE',
-        `the request for ${request.typeName}.${request.fieldName} is ${size} bytes, above the limit of ${this.limits.maxRequestBytes} (limits.maxRequestBytes)`,
-      );
-    }
-    return { typeName: request.typeName, fieldName: request.fieldName, arguments: args, context, ...(parent ? { parent } : {}) };
-  }
-
-  /** One request's context serves all its fields: encode it once. */
-  #contextBytes(context: object): Uint8Array {
-    let bytes = this.#contexts.get(context);
-    if (!bytes) {
-      bytes = jsonBytes(context);
-      this.#contexts.set(context, bytes);
-    }
-    return bytes;
+  /** A field refused by its request's budget: counted, never held against the extension. */
+  #refuse(message: string): ExtensionCallError {
+    this.stats.refused++;
+    return this.#error('EXTENSION_REQUEST_BUDGET', message);
   }
 
   #error(code: ExtensionErrorCode, message: string): ExtensionCallError {
@@ -306,5 +320,4 @@ export class Extension extends EventEmitter {
   }
 }
 
-const EMPTY = Object.freeze({});
 const decoder = new TextDecoder('utf-8', { fatal: true });

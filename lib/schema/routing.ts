@@ -12,7 +12,9 @@
  *   the base schema's, and another extension's only if its SDL uses that type.
  *
  * Every call goes through the extension's batching queue: the fields GraphQL asks for in one
- * pass become one `resolve-batch` call.
+ * pass become one `resolve-batch` call. Each call carries the context the application grants
+ * that extension and the request's budget for it (see `policy.ts`, `budget.ts`); a parent the
+ * extension did not write is sent with its schema fields only (`projection.ts`).
  */
 import {
   defaultTypeResolver,
@@ -28,12 +30,26 @@ import {
 import type { Extension } from '../runtime/extension.js';
 import { BadAnswerError, Boundary, type Peer } from './boundary.js';
 import { hasOwn, shown } from './plain-values.js';
+import { registerBudgetPlan, requestBudget } from './budget.js';
 import type { ComposedExtension } from './compose.js';
 import { usedTypes } from './order.js';
+import { DEFAULT_POLICY, grantedContext, type ExtensionPolicy } from './policy.js';
+import { schemaFieldsOf } from './projection.js';
 
-/** Attaches resolvers for every accepted extension to `schema` (built for this purpose). */
-export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtension[], extensions: ReadonlyMap<string, Extension>): void {
+/**
+ * Attaches resolvers for every accepted extension to `schema` (built for this purpose).
+ * `policyOf` gives each extension's grants (context, budgets). @default nothing granted, default budgets
+ */
+export function attachResolvers(
+  schema: GraphQLSchema,
+  composed: ComposedExtension[],
+  extensions: ReadonlyMap<string, Extension>,
+  policyOf: (name: string) => ExtensionPolicy = () => DEFAULT_POLICY,
+): void {
   const mutationRoot = schema.getMutationType()?.name;
+  const policies = new Map(composed.map((c) => [c.name, policyOf(c.name)]));
+  /** The fields that always call an extension, for the static budget count. */
+  const callFields = new Map<string, Map<string, string>>();
   /** Which extension defines each of the extensions' types. */
   const definedBy = new Map(composed.flatMap((c) => [...c.ownTypes.values()].map((type) => [type, c.name] as const)));
   const boundary = new Boundary(schema, new Set(definedBy.keys()));
@@ -41,6 +57,7 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
   for (const entry of composed) {
     const ext = extensions.get(entry.name);
     if (!ext) throw new Error(`attachResolvers: no running extension "${entry.name}"`);
+    const policy = policies.get(entry.name)!;
     const localName = new Map<string, string>();
     for (const [local, global] of entry.roots) localName.set(global, local);
     for (const [local, global] of entry.ownTypes) localName.set(global, local);
@@ -63,7 +80,16 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       for (const fieldName of fields) {
         const field = typeFields[fieldName]!;
         const isRoot = typeName === schema.getQueryType()?.name || typeName === mutationRoot;
-        field.resolve = callResolver(ext, boundary, field, { typeName: peer.toLocal(typeName), root: isRoot, write: typeName === mutationRoot, peer });
+        if (!callFields.has(typeName)) callFields.set(typeName, new Map());
+        callFields.get(typeName)!.set(fieldName, entry.name);
+        field.resolve = callResolver(ext, boundary, field, {
+          typeName: peer.toLocal(typeName),
+          root: isRoot,
+          baseParent: !isRoot,
+          write: typeName === mutationRoot,
+          peer,
+          policy,
+        });
       }
     }
 
@@ -72,7 +98,7 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
       const type = schema.getType(global);
       if (isObjectType(type)) {
         for (const [fieldName, field] of Object.entries(type.getFields())) {
-          const call = callResolver(ext, boundary, field, { typeName: local, root: false, write: false, peer });
+          const call = callResolver(ext, boundary, field, { typeName: local, root: false, baseParent: false, write: false, peer, policy });
           field.resolve = (source, args, context, info) => {
             if (source === null || typeof source !== 'object' || Array.isArray(source)) {
               throw new BadAnswerError(entry.name, `the answer for "${local}" must be an object, not ${shown(source)}`, source);
@@ -100,6 +126,7 @@ export function attachResolvers(schema: GraphQLSchema, composed: ComposedExtensi
   // the default type resolver (`__typename`, then each possible type's `isTypeOf`).
   // (With no extension there is nothing to recognise, and the schema's types may still be the
   // application's own objects, which must not be touched.)
+  registerBudgetPlan(schema, callFields, policies);
   if (composed.length === 0) return;
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isAbstractType(type) || definedBy.has(type.name)) continue;
@@ -113,19 +140,27 @@ interface CallOptions {
   typeName: string;
   root: boolean;
   write: boolean;
+  /** The parent is an object of the application's (or another extension's): send only its schema fields. */
+  baseParent: boolean;
   /** The extension, its type names, what it may answer. */
   peer: Peer;
+  /** What the application grants it (context, budgets). */
+  policy: ExtensionPolicy;
 }
 
 function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<unknown, unknown>, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
   return async (source, args, context, info) => {
+    const budget = requestBudget(info, ext.name);
+    // Serialized first (in the extension's names), then cut to what the schema shows.
+    const parent = options.root ? undefined : boundary.parent(info.parentType, source, options.peer);
     const value = await ext.resolveField(
       {
         typeName: options.typeName,
         fieldName: field.name,
         arguments: boundary.arguments(field, args),
-        parent: options.root ? undefined : boundary.parent(info.parentType, source, options.peer),
-        context: (context ?? undefined) as Record<string, unknown> | undefined,
+        parent: options.baseParent ? schemaFieldsOf(parent, info.parentType, info.schema) : parent,
+        context: grantedContext(ext.name, options.policy, context as Record<string, unknown> | null | undefined, typeof info.rootValue === 'object' ? info.rootValue : undefined),
+        ...(budget ? { budget } : {}),
       },
       { write: options.write },
     );

@@ -1,0 +1,128 @@
+/**
+ * How an extension's pending fields are grouped into calls: reads of all waiting requests share
+ * a call, taken in turn, up to a bounded size, so the deadline (`limits.timeoutMs`) is that of a
+ * bounded amount of work and no request waits for all of another's calls; each write goes alone.
+ */
+import type { ExtensionCallError } from './errors.js';
+import type { RequestBudget } from './request-budget.js';
+import type { WireRequest } from './wire.js';
+
+/**
+ * Most fields one `resolve-batch` carries; more wait for the next call. Small enough that one
+ * call's work (and its answers, held in guest memory together) stays modest, large enough that
+ * a page of 50 items' nested fields is still one call.
+ */
+export const MAX_BATCH_FIELDS = 64;
+/** Most request bytes (arguments + parents + contexts) one call carries (a larger single field goes alone). */
+export const MAX_BATCH_REQUEST_BYTES = 1024 * 1024;
+
+/** One field waiting for its call. */
+export interface Pending {
+  wire: WireRequest;
+  /** The request's bytes (arguments + parent + context). */
+  bytes: number;
+  budget: RequestBudget | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: ExtensionCallError) => void;
+}
+
+/** One future call. */
+export interface Job {
+  write: boolean;
+  items: Pending[];
+  bytes: number;
+  /** Re-run after a shared call failed: never split again. */
+  retry?: boolean;
+}
+
+/**
+ * The fields waiting for a call, one lane per request (fields without a budget share one), each
+ * write a lane of its own. A call is formed when an instance is free, taking fields from the
+ * lanes in turn, one each, up to {@link MAX_BATCH_FIELDS} and {@link MAX_BATCH_REQUEST_BYTES}; the
+ * lanes served go to the back. So a request that queues thousands of fields (aliases under a
+ * long list) shares the extension with the requests that arrive after it instead of making them
+ * wait for all of its calls. Retries (see `retryJob`) go first, as they are.
+ */
+export class CallQueue {
+  readonly #retries: Job[] = [];
+  /** Lanes in turn order. */
+  readonly #lanes = new Map<unknown, { write: boolean; items: Pending[] }>();
+
+  get length(): number {
+    return this.#retries.length + this.#lanes.size;
+  }
+
+  push(pending: Pending, write: boolean): void {
+    const key = write ? Symbol('write') : pending.budget;
+    const lane = this.#lanes.get(key);
+    if (lane) lane.items.push(pending);
+    else this.#lanes.set(key, { write, items: [pending] });
+  }
+
+  /** Calls of `items` of their own, before anything else queued. */
+  retryFirst(jobs: Job[]): void {
+    this.#retries.unshift(...jobs);
+  }
+
+  /** The next call to make, if any field waits. */
+  next(): Job | undefined {
+    const retry = this.#retries.shift();
+    if (retry) return retry;
+    const first = this.#lanes.entries().next();
+    if (first.done) return undefined;
+    const [firstKey, firstLane] = first.value;
+    if (firstLane.write) {
+      this.#lanes.delete(firstKey);
+      return { write: true, items: firstLane.items, bytes: firstLane.items[0]!.bytes };
+    }
+    const job: Job = { write: false, items: [], bytes: 0 };
+    const served = new Set<unknown>();
+    let progress = true;
+    while (progress && job.items.length < MAX_BATCH_FIELDS) {
+      progress = false;
+      for (const [key, lane] of this.#lanes) {
+        if (lane.write || job.items.length >= MAX_BATCH_FIELDS) continue;
+        const p = lane.items[0]!;
+        if (job.items.length > 0 && job.bytes + p.bytes > MAX_BATCH_REQUEST_BYTES) continue;
+        lane.items.shift();
+        job.items.push(p);
+        job.bytes += p.bytes;
+        served.add(key);
+        progress = true;
+        if (lane.items.length === 0) this.#lanes.delete(key);
+      }
+    }
+    // The lanes served go to the back, so the next call starts with the others.
+    for (const key of served) {
+      const lane = this.#lanes.get(key);
+      if (!lane) continue;
+      this.#lanes.delete(key);
+      this.#lanes.set(key, lane);
+    }
+    return job;
+  }
+
+  /** Removes and returns every waiting field. */
+  drain(): Pending[] {
+    const all = [...this.#retries.flatMap((j) => j.items), ...[...this.#lanes.values()].flatMap((l) => l.items)];
+    this.#retries.length = 0;
+    this.#lanes.clear();
+    return all;
+  }
+}
+
+/** The fields of a call, by the request they belong to (fields without a budget form one group), most fields first. */
+export function byRequest(items: Pending[]): Pending[][] {
+  const groups = new Map<RequestBudget | undefined, Pending[]>();
+  for (const p of items) {
+    const group = groups.get(p.budget);
+    if (group) group.push(p);
+    else groups.set(p.budget, [p]);
+  }
+  return [...groups.values()].sort((a, b) => b.length - a.length);
+}
+
+/** A call of `items` of its own, run before anything else queued and never split again. */
+export function retryJob(items: Pending[]): Job {
+  return { write: false, items, bytes: items.reduce((n, p) => n + p.bytes, 0), retry: true };
+}

@@ -1,0 +1,63 @@
+/**
+ * Encodes a field request for the wire (JSON as UTF-8 bytes) and checks it against
+ * `limits.maxRequestBytes`.
+ */
+import { jsonBytes } from '../data/json-values.js';
+import { ExtensionCallError } from './errors.js';
+import type { Limits, WireRequest } from './wire.js';
+
+const EMPTY = Object.freeze({});
+
+/** What is encoded of a `FieldRequest` (see extension.ts, which documents each field). */
+interface EncodedFields {
+  typeName: string;
+  fieldName: string;
+  arguments?: Record<string, unknown>;
+  parent?: unknown;
+  context?: Record<string, unknown>;
+}
+
+export class FieldEncoder {
+  /** One request's context serves all its fields: encoded once. */
+  readonly #contexts = new WeakMap<object, Uint8Array>();
+
+  constructor(
+    private readonly extension: string,
+    private readonly limits: Readonly<Limits>,
+  ) {}
+
+  /**
+   * The request's wire form and its size (arguments + parent + context bytes). Throws a
+   * TypeError for values that are not JSON, an `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
+   */
+  encode(request: EncodedFields): { wire: WireRequest; bytes: number } {
+    let parent: Uint8Array | undefined;
+    let args: Uint8Array;
+    try {
+      args = jsonBytes(request.arguments ?? {});
+      parent = request.parent === undefined ? undefined : jsonBytes(request.parent);
+    } catch (e) {
+      throw new TypeError(`${request.typeName}.${request.fieldName}: the parent or arguments are not JSON-serialisable: ${(e as Error).message}`);
+    }
+    const context = this.#contextBytes(request.context ?? EMPTY);
+    const size = args.length + (parent?.length ?? 0) + context.length;
+    if (size > this.limits.maxRequestBytes) {
+      throw new ExtensionCallError(
+        'EXTENSION_REQUEST_TOO_LARGE',
+        this.extension,
+        `the request for ${request.typeName}.${request.fieldName} is ${size} bytes, above the limit of ${this.limits.maxRequestBytes} (limits.maxRequestBytes)`,
+      );
+    }
+    const wire = { typeName: request.typeName, fieldName: request.fieldName, arguments: args, context, ...(parent ? { parent } : {}) };
+    return { wire, bytes: size };
+  }
+
+  #contextBytes(context: object): Uint8Array {
+    let bytes = this.#contexts.get(context);
+    if (!bytes) {
+      bytes = jsonBytes(context);
+      this.#contexts.set(context, bytes);
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * What one request may make one extension do: how many fields it may resolve and how many
+ * bytes of answers it may bring back. The HTTP layer starts one {@link RequestBudget} per request
+ * and extension and hands it with every {@link FieldRequest}; the extension charges it before a
+ * field is sent and when its answer arrives. Once spent, the request's remaining fields for that
+ * extension fail with `EXTENSION_REQUEST_BUDGET` without being sent.
+ */
+
+/** The runtime budgets of one request for one extension. */
+export interface RuntimeBudgets {
+  /** Fields resolved (calls, counting every element of a list). */
+  maxResolvedFields: number;
+  /** Bytes of answers (the extension's JSON, before parsing). */
+  maxAnswerBytes: number;
+  /**
+   * JSON values in answers (see {@link countJsonValues}). GraphQL completes a list's values in
+   * one synchronous pass, so this, not bytes, bounds how long an answer blocks the event loop.
+   */
+  maxAnswerValues: number;
+}
+
+export class RequestBudget {
+  /** Fields charged so far. */
+  fields = 0;
+  /** Answer bytes charged so far. */
+  answerBytes = 0;
+  /** Answer values charged so far. */
+  answerValues = 0;
+  /** Why the budget is spent (the message every later field fails with), once it is. */
+  spent: string | undefined;
+
+  constructor(
+    readonly extension: string,
+    readonly budgets: Readonly<RuntimeBudgets>,
+  ) {}
+
+  /** Spends the budget: the request's later fields for this extension fail with `reason`. */
+  spend(reason: string): void {
+    this.spent ??= reason;
+  }
+
+  /** Charges one field; returns the refusal message if the budget does not allow it. */
+  chargeField(): string | undefined {
+    if (this.spent) return this.spent;
+    if (++this.fields > this.budgets.maxResolvedFields) {
+      this.spent = `the request resolves more than ${this.budgets.maxResolvedFields} fields of extension "${this.extension}" (budgets.maxResolvedFields)`;
+    }
+    return this.spent;
+  }
+
+  /**
+   * Charges one error the extension answered (`err(message)`): its message reaches the client
+   * like an answer, so its bytes count (and one value). Returns the refusal message if it does
+   * not fit.
+   */
+  chargeError(message: string): string | undefined {
+    if (this.spent) return this.spent;
+    this.answerValues++;
+    return this.#chargeBytes(Buffer.byteLength(message));
+  }
+
+  /** Charges one answer (JSON bytes, not yet parsed); returns the refusal message if it does not fit. */
+  chargeAnswer(answer: Uint8Array): string | undefined {
+    if (this.spent) return this.spent;
+    if (this.#chargeBytes(answer.length)) return this.spent;
+    // The scan stops once over budget: a huge answer costs only the part the budget allows.
+    this.answerValues += countJsonValues(answer, this.budgets.maxAnswerValues - this.answerValues);
+    if (this.answerValues > this.budgets.maxAnswerValues) {
+      this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerValues} JSON values, above the budget of ${this.budgets.maxAnswerValues} (budgets.maxAnswerValues)`;
+    }
+    return this.spent;
+  }
+
+  #chargeBytes(bytes: number): string | undefined {
+    this.answerBytes += bytes;
+    if (this.answerBytes > this.budgets.maxAnswerBytes) {
+      this.spent ??= `the answers of extension "${this.extension}" to this request reached ${this.answerBytes} bytes, above the budget of ${this.budgets.maxAnswerBytes} (budgets.maxAnswerBytes)`;
+    }
+    return this.spent;
+  }
+}
+
+/**
+ * The JSON values in `json`, counted without parsing: 1, plus one per `[`, `{` and `,` outside
+ * strings (so `[1,2,3]` is 4: the list and its items; `{"a":1}` is 2). Exact enough for a budget
+ * (an empty list or object counts one more than it holds), and a few ns per byte. Stops
+ * counting once the count exceeds `stopAfter`.
+ */
+export function countJsonValues(json: Uint8Array, stopAfter = Infinity): number {
+  let values = 1;
+  let inString = false;
+  for (let i = 0; i < json.length && values <= stopAfter; i++) {
+    const b = json[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // a backslash escapes the next byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x2c || b === 0x5b || b === 0x7b) values++;
+  }
+  return values;
+}
