@@ -1,6 +1,6 @@
 /** `forge-ext build [entry]`: JavaScript/TypeScript extension -> `<name>.wasm`. */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { assertExtensionName } from '../../data/names.js';
 import { buildExtension, BuildError } from '../build-extension.js';
 import { CliError, type Command } from '../cli.js';
@@ -16,17 +16,21 @@ export const build: Command = {
 imports and the guest SDK (esbuild), then turns it into a WebAssembly component for the
 forge:extension@0.1.0 world (componentize-js). Before that it checks the source: types (the
 TypeScript compiler with the project's tsconfig.json), the SDL of defineExtension({ schema })
-(parsed and validated as a host composes it) and every resolver key against that SDL. The
-same source and toolchain build the same bytes.
+(parsed and validated as a host composes it) and every resolver key against that SDL.
+
+The same source and toolchain build the same bytes: components are kept by a key of the
+bundled source, the WIT and the toolchain in node_modules/.cache/forge-ext, and an unchanged
+rebuild does not rewrite <file> (a watching host does not reload).
 
 Options:
   --out <file>    where to write the component (default: <name>.wasm); written atomically,
                   so a watching host reloads the complete file once; missing directories
                   are created
   --name <name>   the extension name (default: package.json "name", else the directory name)
+  --no-cache      componentize even when an identical build is cached
 
 Every source problem is reported as file:line:column, and the build stops (exit 1).`,
-  options: { out: { type: 'string', short: 'o' }, name: { type: 'string' } },
+  options: { out: { type: 'string', short: 'o' }, name: { type: 'string' }, 'no-cache': { type: 'boolean' } },
   positionals: [0, 1],
   async run([entryArg], options) {
     const entry = entryArg ?? ['src/index.ts', 'src/index.js', 'index.ts', 'index.js'].find((f) => existsSync(f));
@@ -48,7 +52,8 @@ Every source problem is reported as file:line:column, and the build stops (exit 
         bar.fail();
         throw new CliError(`build failed: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the source\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
       }
-      const bytes = await buildExtension({ entry, out, onStep: (step) => bar.step(STEPS[step]) });
+      const cacheDir = options['no-cache'] ? undefined : join(process.cwd(), 'node_modules', '.cache', 'forge-ext');
+      const bytes = await buildExtension({ entry, out, cacheDir, onStep: (step) => bar.step(STEPS[step]) });
       bar.done(`built ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
       return 0;
     } catch (e) {
