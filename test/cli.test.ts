@@ -76,6 +76,7 @@ describe('forge-ext', function () {
         assert.deepEqual((await post('{ notes { text } }')).data, { notes: [{ text: 'served' }] });
         const page = await fetch(url, { headers: { accept: 'text/html' } });
         assert.match(await page.text(), /GraphiQL/);
+        assert.equal((await fetch(new URL('/favicon.ico', url))).status, 204);
       });
     } finally {
       cleanup();
