@@ -28,7 +28,8 @@ async function forgeExt(args: string[], cwd = ROOT): Promise<{ code: number; std
 }
 
 describe('forge-ext', function () {
-  this.timeout(180_000);
+  // Builds take ~10 s alone and minutes on a loaded 2-core CI machine: generous margins.
+  this.timeout(600_000);
 
   it('new -> npm test -> check -> serve: a scaffold that builds, passes its test and serves', async () => {
     const { dir, cleanup } = tempDir('forge-cli-');
@@ -279,7 +280,7 @@ async function withServer(args: string[], cwd: string, fn: (url: string) => Prom
   const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 120_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /GraphQL API and GraphiQL: (http:\/\/\S+)/.exec(output);

@@ -37,7 +37,8 @@ function assertCleanInstall(output: { stdout: string; stderr: string }, what: st
 }
 
 describe('install path (README "Write an extension", from a checkout)', function () {
-  this.timeout(20 * 60_000);
+  // Two installs (better-sqlite3 compiles in each) and a build: ~5 min alone, far more on a loaded machine.
+  this.timeout(45 * 60_000);
 
   it('pack -> install the tarball -> new -> npm install -> npm test -> serve -> query', async () => {
     const { dir, cleanup } = tempDir('forge-install-');
@@ -84,7 +85,7 @@ async function withServer(cwd: string, fn: (url: string) => Promise<void>): Prom
   let output = '';
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 180_000);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         const match = /GraphQL API and GraphiQL: (http:\/\/\S+)/.exec(output);
