@@ -10,7 +10,7 @@ import { checkSource, formatProblem } from '../source-checks.js';
 const STEPS = { check: 'checking types, SDL and resolvers', bundle: 'bundling with esbuild', componentize: 'componentizing (componentize-js takes a few seconds)', write: 'writing' };
 
 export const build: Command = {
-  usage: 'build [entry] [--out <file.wasm>] [--name <name>]',
+  usage: 'build [entry] [--out <file.wasm>] [--name <name>] [--no-cache]',
   summary: 'bundle and componentize a JS/TS extension into <name>.wasm',
   help: `Bundles the entry module (default: src/index.ts, else src/index.js, else index.js) with its
 imports and the guest SDK (esbuild), then turns it into a WebAssembly component for the
@@ -43,7 +43,7 @@ Every source problem is reported as file:line:column, and the build stops (exit 
       throw new CliError(`${(e as Error).message}; choose one with --name`, 2);
     }
     const out = resolve((options['out'] as string | undefined) ?? `${name}.wasm`);
-    prepareOutput(out);
+    prepareOutput(out, name);
     const bar = progress();
     try {
       bar.step(STEPS.check);
@@ -68,8 +68,8 @@ Every source problem is reported as file:line:column, and the build stops (exit 
  * Makes sure `out` can be written before the seconds of componentizing: creates its missing
  * directories; refuses (exit 2) a path that is a directory or under a file.
  */
-function prepareOutput(out: string): void {
-  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out} is a directory; give a file name (like ${basename(process.cwd())}.wasm)`, 2);
+function prepareOutput(out: string, name: string): void {
+  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out} is a directory; give a file name (like ${name}.wasm)`, 2);
   try {
     mkdirSync(dirname(out), { recursive: true });
   } catch (e) {
