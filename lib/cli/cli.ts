@@ -13,6 +13,7 @@ import { inspect } from './commands/inspect.js';
 import { scaffold } from './commands/new.js';
 import { serve } from './commands/serve.js';
 import { types } from './commands/types.js';
+import { PACKAGE } from './package-info.js';
 
 /** A command: its help text, its options, and what it does (resolving an exit code). */
 export interface Command {
@@ -61,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write('forge-ext 0.1.0 (contract forge:extension@0.1.0)\n');
+    process.stdout.write(`forge-ext ${PACKAGE.version} (contract forge:extension@0.1.0)\n`);
     return 0;
   }
   const command = COMMANDS[name];

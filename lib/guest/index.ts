@@ -17,6 +17,7 @@
 import type { ExtensionConfig, FieldRequest } from 'forge:extension/types@0.1.0';
 import { log as rawLog } from 'forge:extension/log@0.1.0';
 import { database, RawJson, type Database } from './database.js';
+import { SDK_METADATA_TYPE, SDK_RESOLVER_KEYS_FIELD } from './metadata.js';
 import { applyMigrations } from './migrations.js';
 
 export { DatabaseError, RawJson, type Database, type ExecuteResult, type SqlParams } from './database.js';
@@ -234,6 +235,8 @@ export function defineExtension<Config = Record<string, unknown>>(definition: Ex
       });
     },
     resolveField(request) {
+      // Tooling's question (see metadata.ts); no query can ask it.
+      if (request.typeName === SDK_METADATA_TYPE && request.fieldName === SDK_RESOLVER_KEYS_FIELD) return encode(Object.keys(definition.resolvers));
       const [answer] = guard(() => answerGroup([request]));
       if ('err' in answer!) throw answer.err;
       return guard(() => encode(answer!.ok));

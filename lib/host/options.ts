@@ -129,7 +129,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
   }
   checkNamespace(options.namespace, 'options.namespace');
   checkIsolation(options.isolation, 'forge-extensions: options.isolation');
-  if (options.limits !== undefined) resolveLimits(options.limits);
+  checkLimits(options.limits, 'options.limits');
   checkWorkers(options.workers, 'forge-extensions: options.workers');
   resolveRequestBudgets(options.budgets, 'forge-extensions: options.budgets');
   if (options.watch !== undefined && typeof options.watch !== 'boolean') throw new TypeError('forge-extensions: options.watch must be a boolean');
@@ -151,7 +151,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     if (settings.enabled !== undefined && typeof settings.enabled !== 'boolean') throw new TypeError(`forge-extensions: ${where}.enabled must be a boolean`);
     checkNamespace(settings.namespace, `${where}.namespace`);
     checkIsolation(settings.isolation, `forge-extensions: ${where}.isolation`);
-    if (settings.limits !== undefined) resolveLimits({ ...options.limits, ...settings.limits });
+    if (settings.limits !== undefined) checkLimits({ ...options.limits, ...settings.limits }, `${where}.limits`);
     checkWorkers(settings.workers, `forge-extensions: ${where}.workers`);
     resolveRequestBudgets({ ...options.budgets, ...settings.budgets }, `forge-extensions: ${where}.budgets`);
     checkContextGrant(settings.context, `forge-extensions: ${where}.context`);
@@ -177,6 +177,16 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     logger,
     watch: options.watch ?? process.env['NODE_ENV'] !== 'production',
   };
+}
+
+/** The runtime's limit rules, reported like every other option error: `forge-extensions: options.limits.timeoutMs ...`. */
+function checkLimits(limits: Partial<Limits> | undefined, where: string): void {
+  if (limits === undefined) return;
+  try {
+    resolveLimits(limits);
+  } catch (e) {
+    throw new TypeError(`forge-extensions: ${(e as Error).message.replace(/^limits\b/, where)}`);
+  }
 }
 
 function checkNamespace(value: unknown, where: string): void {

@@ -45,6 +45,41 @@ function packageFile(pkg: string, file: string): string | undefined {
   }
 }
 
+/**
+ * An empty inline icon: without it a browser asks the site root for `/favicon.ico`, which is the
+ * application's (a 404 in most), not the endpoint's.
+ */
+const NO_FAVICON = '<link rel="icon" href="data:,">';
+
+/**
+ * What a browser gets when GraphiQL is off (`graphiql: false`, or by default under
+ * `NODE_ENV=production`): a short page saying so and how to query, instead of an empty 406.
+ */
+export function graphiqlOffPage(endpoint: string): string {
+  const path = escapeHtml(endpoint);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>GraphQL endpoint · forge-extensions</title>
+${NO_FAVICON}
+</head>
+<body>
+<h1>GraphQL endpoint</h1>
+<p>GraphiQL is off here (the option <code>graphiql</code> is false, or <code>NODE_ENV=production</code>).
+Query this endpoint with <code>POST</code> and <code>content-type: application/json</code>:</p>
+<pre>curl -X POST -H 'content-type: application/json' \\
+  -d '{"query":"{ __typename }"}' http://&lt;host&gt;${path}</pre>
+<p>A query (not a mutation) can also be sent as <code>GET ${path}?query=…</code>.</p>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 /** The GraphiQL page for the endpoint at `endpoint` (an absolute path, e.g. `/graphql`). */
 export async function graphiqlPage(endpoint: string): Promise<string> {
   const base = endpoint.replace(/\/$/, '') + ASSET_PREFIX;
@@ -68,6 +103,7 @@ or query this endpoint with POST application/json.</p>`;
 <title>GraphiQL · forge-extensions</title>
 <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
 <link rel="stylesheet" href="${base}graphiql.css">
+${NO_FAVICON}
 </head>
 <body>
 ${body}

@@ -11,7 +11,7 @@ import type { Snapshot } from '../host/snapshots.js';
 import type { Logger } from '../runtime/logger.js';
 import { createDocumentCache } from './document-cache.js';
 import { budgetedExecute, serializeResult } from './execute.js';
-import { ASSET_PREFIX, graphiqlAsset, graphiqlPage } from './graphiql.js';
+import { ASSET_PREFIX, graphiqlAsset, graphiqlOffPage, graphiqlPage } from './graphiql.js';
 
 /** Options of the HTTP layer (besides the host's). */
 export interface HttpOptions<Raw = unknown> {
@@ -101,8 +101,10 @@ function createForgeHandler<Raw>(host: ExtensionHost, options: HttpOptions<Raw>,
       return { status: 200, headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=86400' }, body: asset.body };
     }
     if (path !== '/' && path !== '') return undefined;
-    if (graphiql && exchange.method === 'GET' && wantsHtml(exchange.headers) && !/(^|&)query=/.test(query)) {
-      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: await graphiqlPage(exchange.endpoint) };
+    if (exchange.method === 'GET' && wantsHtml(exchange.headers) && !/(^|&)query=/.test(query)) {
+      const headers = { 'content-type': 'text/html; charset=utf-8' };
+      if (graphiql) return { status: 200, headers, body: await graphiqlPage(exchange.endpoint) };
+      return { status: 406, statusText: 'Not Acceptable', headers, body: graphiqlOffPage(exchange.endpoint) };
     }
     if (host.closed) return { status: 503, statusText: 'Service Unavailable', headers: {}, body: 'the GraphQL endpoint is shut down' };
 

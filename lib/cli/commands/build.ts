@@ -1,27 +1,36 @@
 /** `forge-ext build [entry]`: JavaScript/TypeScript extension -> `<name>.wasm`. */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { assertExtensionName } from '../../data/names.js';
 import { buildExtension, BuildError } from '../build-extension.js';
 import { CliError, type Command } from '../cli.js';
 import { progress } from '../progress.js';
+import { checkSource, formatProblem } from '../source-checks.js';
 
-const STEPS = { bundle: 'bundling with esbuild', componentize: 'componentizing (componentize-js takes a few seconds)', write: 'writing' };
+const STEPS = { check: 'checking types, SDL and resolvers', bundle: 'bundling with esbuild', componentize: 'componentizing (componentize-js takes a few seconds)', write: 'writing' };
 
 export const build: Command = {
-  usage: 'build [entry] [--out <file.wasm>] [--name <name>]',
+  usage: 'build [entry] [--out <file.wasm>] [--name <name>] [--no-cache]',
   summary: 'bundle and componentize a JS/TS extension into <name>.wasm',
   help: `Bundles the entry module (default: src/index.ts, else src/index.js, else index.js) with its
 imports and the guest SDK (esbuild), then turns it into a WebAssembly component for the
-forge:extension@0.1.0 world (componentize-js).
+forge:extension@0.1.0 world (componentize-js). Before that it checks the source: types (the
+TypeScript compiler with the project's tsconfig.json), the SDL of defineExtension({ schema })
+(parsed and validated as a host composes it) and every resolver key against that SDL.
+
+The same source and toolchain build the same bytes: components are kept by a key of the
+bundled source, the WIT and the toolchain in node_modules/.cache/forge-ext, and an unchanged
+rebuild does not rewrite <file> (a watching host does not reload).
 
 Options:
   --out <file>    where to write the component (default: <name>.wasm); written atomically,
-                  so a watching host reloads the complete file once
+                  so a watching host reloads the complete file once; missing directories
+                  are created
   --name <name>   the extension name (default: package.json "name", else the directory name)
+  --no-cache      componentize even when an identical build is cached
 
-A source error is reported with its file, line and column.`,
-  options: { out: { type: 'string', short: 'o' }, name: { type: 'string' } },
+Every source problem is reported as file:line:column, and the build stops (exit 1).`,
+  options: { out: { type: 'string', short: 'o' }, name: { type: 'string' }, 'no-cache': { type: 'boolean' } },
   positionals: [0, 1],
   async run([entryArg], options) {
     const entry = entryArg ?? ['src/index.ts', 'src/index.js', 'index.ts', 'index.js'].find((f) => existsSync(f));
@@ -34,9 +43,17 @@ A source error is reported with its file, line and column.`,
       throw new CliError(`${(e as Error).message}; choose one with --name`, 2);
     }
     const out = resolve((options['out'] as string | undefined) ?? `${name}.wasm`);
+    prepareOutput(out, name);
     const bar = progress();
     try {
-      const bytes = await buildExtension({ entry, out, onStep: (step) => bar.step(STEPS[step]) });
+      bar.step(STEPS.check);
+      const problems = await checkSource(entry, name);
+      if (problems.length > 0) {
+        bar.fail();
+        throw new CliError(`build failed: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the source\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+      }
+      const cacheDir = options['no-cache'] ? undefined : join(process.cwd(), 'node_modules', '.cache', 'forge-ext');
+      const bytes = await buildExtension({ entry, out, cacheDir, onStep: (step) => bar.step(STEPS[step]) });
       bar.done(`built ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
       return 0;
     } catch (e) {
@@ -46,6 +63,19 @@ A source error is reported with its file, line and column.`,
     }
   },
 };
+
+/**
+ * Makes sure `out` can be written before the seconds of componentizing: creates its missing
+ * directories; refuses (exit 2) a path that is a directory or under a file.
+ */
+function prepareOutput(out: string, name: string): void {
+  if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out} is a directory; give a file name (like ${name}.wasm)`, 2);
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create the directory of --out ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+  }
+}
 
 /** The unscoped name in ./package.json, if any. */
 function packageName(): string | undefined {

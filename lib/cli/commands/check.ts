@@ -4,19 +4,23 @@ import { buildSchema } from 'graphql';
 import { EXTENSION_NAME_PATTERN, extensionNameFromFile } from '../../data/names.js';
 import { inspectComponent, InvalidComponentError } from '../../runtime/component-check.js';
 import { ExtensionLoadError } from '../../runtime/errors.js';
+import type { Extension } from '../../runtime/extension.js';
 import { silentLogger } from '../../runtime/logger.js';
 import { composeSchema } from '../../schema/compose.js';
 import { typePrefix } from '../../schema/namespace.js';
 import { EXPECTED_EXPORTS } from '../../runtime/transpile.js';
+import { SDK_METADATA_TYPE, SDK_RESOLVER_KEYS_FIELD } from '../../guest/metadata.js';
 import { CliError, type Command } from '../cli.js';
+import { resolverKeyProblem, sdlFieldKeys } from '../resolver-keys.js';
 import { inSandbox, parseConfig, readComponent } from '../sandbox.js';
 
 export const check: Command = {
   usage: 'check <file.wasm> [--config <json>] [--schema <app.graphql>]',
   summary: 'load an extension in a throw-away sandbox and validate it',
   help: `Loads the component as a host would (worker isolation, deny-by-default WASI) with a temporary
-database: validates the binary and its imports, runs init, migrate and get-schema, and
-validates the SDL. Prints its imports, exports and schema; exits 1 with the precise problem.
+database: validates the binary and its imports, runs init, migrate and get-schema, validates
+the SDL and, for an extension built with the guest SDK, matches every resolver key against
+it. Prints its imports, exports and schema; exits 1 with the precise problem.
 
 Options:
   --config <json>         configuration for init, as the host's extensions.<name>.config
@@ -45,6 +49,8 @@ Options:
           const hint = /Cannot extend type/.test(message) && !base ? ' (pass the application schema with --schema)' : '';
           return fail(file!, `failed at compose: ${message}${hint}`);
         }
+        const keyProblems = (await sdkResolverKeys(ext)).map((key) => resolverKeyProblem(key, sdlFieldKeys(ext.sdl))).filter((p) => p !== undefined);
+        if (keyProblems.length > 0) return fail(file!, `failed at resolvers: ${keyProblems.join('; ')}`);
         const composed = accepted[0]!;
         const own = [...composed.ownTypes].map(([local, global]) => `${local} (${global})`);
         const added = [...composed.addedFields].map(([type, fields]) => `${type}: ${fields.join(', ')}`);
@@ -67,6 +73,16 @@ Options:
     }
   },
 };
+
+/** The resolver keys an SDK-built extension declares (see guest/metadata.ts); [] for a raw-contract one. */
+async function sdkResolverKeys(ext: Extension): Promise<string[]> {
+  try {
+    const keys = await ext.resolveField({ typeName: SDK_METADATA_TYPE, fieldName: SDK_RESOLVER_KEYS_FIELD });
+    return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
+  } catch {
+    return []; // not built with the SDK (or an older one): nothing to match
+  }
+}
 
 function fail(file: string, message: string): number {
   process.stderr.write(`✗ ${file} ${message}\n`);

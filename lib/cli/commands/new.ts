@@ -1,13 +1,14 @@
 /** `forge-ext new <name>`: scaffold an extension project that builds and passes its test. */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { assertExtensionName } from '../../data/names.js';
 import { typePrefix } from '../../schema/namespace.js';
 import { CliError, type Command } from '../cli.js';
+import { PACKAGE } from '../package-info.js';
 
 export const scaffold: Command = {
-  usage: 'new <name> [--dir <dir>]',
+  usage: 'new <name> [--dir <dir>] [--sdk <spec>]',
   summary: 'scaffold an extension project (TypeScript, build script, a test)',
   help: `Creates <dir> (default: ./<name>) with a TypeScript extension written with the guest SDK
 (a "notes" example: a table, a query and a mutation), package.json scripts, a tsconfig and a
@@ -17,8 +18,15 @@ test that loads the built component:
   npx forge-ext serve .                    # try it at http://localhost:4000/graphql
 
 <name> must be a valid extension name: lower-case letters, digits, "_" or "-", starting with
-a letter.`,
-  options: { dir: { type: 'string' } },
+a letter.
+
+Options:
+  --dir <dir>    where to create the project (default: ./<name>)
+  --sdk <spec>   the forge-extensions dependency to write into package.json, as npm takes
+                 it: a version range, a tarball from \`npm pack\`, a directory, a git URL.
+                 A relative path is made absolute (the project lives elsewhere).
+                 Default: ^<the version of this forge-ext> (${PACKAGE.version}).`,
+  options: { dir: { type: 'string' }, sdk: { type: 'string' } },
   positionals: [1, 1],
   async run([name], options) {
     try {
@@ -28,7 +36,8 @@ a letter.`,
     }
     const dir = resolve((options['dir'] as string | undefined) ?? name!);
     if (existsSync(dir)) throw new CliError(`${dir} already exists`, 2);
-    for (const [file, content] of Object.entries(files(name!))) {
+    const sdk = dependencySpec((options['sdk'] as string | undefined) ?? `^${PACKAGE.version}`);
+    for (const [file, content] of Object.entries(files(name!, sdk))) {
       const path = join(dir, file);
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, content);
@@ -38,8 +47,23 @@ a letter.`,
   },
 };
 
-/** The project's files. */
-export function files(name: string): Record<string, string> {
+/**
+ * The `--sdk` spec as package.json should hold it. npm reads a spec that starts with `./`, `../`,
+ * `/` or `~/`, or names a `.tgz`, as a path relative to the project; the user wrote it relative
+ * to where they ran `new`, so it becomes an absolute `file:` spec.
+ */
+function dependencySpec(spec: string): string {
+  if (spec === '') throw new CliError('--sdk needs a value (a version range, a tarball or a directory)', 2);
+  if (/^(file:|[a-z+]+:\/\/|git[+@:]|github:|npm:|workspace:)/.test(spec)) return spec;
+  const isPath = /^(\.{1,2}(\/|$)|\/|~\/)/.test(spec) || /\.(tgz|tar\.gz)$/.test(spec);
+  if (!isPath) return spec;
+  const path = spec.startsWith('~/') ? join(process.env['HOME'] ?? '~', spec.slice(2)) : spec;
+  if (!existsSync(path)) throw new CliError(`--sdk ${spec}: no such file or directory (build one with \`npm pack\` in a forge-extensions checkout)`, 2);
+  return `file:${isAbsolute(path) ? path : resolve(path)}`;
+}
+
+/** The project's files; `sdk` is the forge-extensions dependency spec. */
+export function files(name: string, sdk = `^${PACKAGE.version}`): Record<string, string> {
   return {
     'package.json': `${JSON.stringify(
       {
@@ -49,11 +73,13 @@ export function files(name: string): Record<string, string> {
         type: 'module',
         scripts: {
           build: `forge-ext build src/index.ts --out ${name}.wasm`,
-          test: 'npm run build && node --test test/',
+          // No path: \`node --test test/\` fails on Node 22+ (a directory is taken as a module)
+          // and globs are not expanded on Node 20; bare --test finds test/*.test.mjs on every line.
+          test: 'npm run build && node --test',
           check: `forge-ext check ${name}.wasm`,
           serve: 'forge-ext serve .',
         },
-        devDependencies: { 'forge-extensions': '^0.1.0', typescript: '^5.9.3' },
+        devDependencies: { 'forge-extensions': sdk, typescript: PACKAGE.dependencies?.typescript ?? '5.9.3' },
       },
       null,
       2,

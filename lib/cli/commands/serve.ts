@@ -32,6 +32,11 @@ Options:
     });
     const server = createServer((req, res) => {
       const path = req.url ?? '/';
+      // The GraphiQL page declares an inline icon; a browser that asks anyway gets "no content".
+      if (path === '/favicon.ico') {
+        res.writeHead(204).end();
+        return;
+      }
       if (path !== '/graphql' && !path.startsWith('/graphql/') && !path.startsWith('/graphql?')) {
         res.writeHead(path === '/' ? 302 : 404, path === '/' ? { location: '/graphql' } : {}).end();
         return;

@@ -1,0 +1,12 @@
+/** This package's own `package.json`: the version the CLI reports and a scaffold depends on. */
+import { readFileSync } from 'node:fs';
+
+interface PackageJson {
+  name: string;
+  version: string;
+  engines: { node: string };
+  dependencies?: Record<string, string>;
+}
+
+/** Read once, from the package root (three levels above `dist/lib/cli/`). */
+export const PACKAGE: PackageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as PackageJson;

@@ -1,0 +1,150 @@
+/**
+ * What `forge-ext build` checks in the source before it bundles, so a mistake fails the build
+ * at its `file:line:column` instead of surfacing at query time:
+ *
+ * - types: the TypeScript compiler API with the project's `tsconfig.json` (found as `tsc`
+ *   finds it, upwards from the entry); `forge-extensions/guest` resolves to the SDK the build
+ *   bundles. A `.js` entry without a tsconfig is not type-checked.
+ * - the SDL of `defineExtension({ schema: ... })` when it is a literal (or a `const` holding
+ *   one): parsed and validated as a host composes it, its positions mapped into the file.
+ * - every key of `resolvers: { ... }` against that SDL (a key that names no field names the
+ *   nearest one).
+ *
+ * A schema computed at run time (a function of the config) is checked by `forge-ext check` on
+ * the built component instead.
+ */
+import { createRequire } from 'node:module';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as TS from 'typescript';
+import { composeSchema } from '../schema/compose.js';
+import { resolverKeyProblem, sdlFieldKeys } from './resolver-keys.js';
+
+/** The guest SDK's declarations: the types of exactly what the build bundles. */
+const GUEST_SDK_TYPES = fileURLToPath(new URL('../guest/index.d.ts', import.meta.url));
+
+/** One mistake in the source, 1-based line and column. */
+export interface SourceProblem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** `path:line:column: message`, the path relative to the working directory (as `tsc` and esbuild print it). */
+export function formatProblem(p: SourceProblem): string {
+  return `${relative(process.cwd(), p.file) || p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+
+/** Every problem found in `entry` (extension `name`), in file order; [] when there is none. */
+export async function checkSource(entry: string, name: string): Promise<SourceProblem[]> {
+  const entryPath = resolve(entry);
+  const ts = await loadTypeScript(entryPath);
+  const configPath = ts.findConfigFile(dirname(entryPath), ts.sys.fileExists);
+  const typed = configPath !== undefined || /\.[cm]?tsx?$/.test(entryPath);
+  const { options, rootNames, problems } = configPath ? readConfig(ts, configPath, entryPath) : { options: defaultOptions(ts), rootNames: [entryPath], problems: [] as SourceProblem[] };
+  options.noEmit = true;
+  options.paths = { ...options.paths, 'forge-extensions/guest': [GUEST_SDK_TYPES] };
+  const program = ts.createProgram({ rootNames, options });
+  if (typed) {
+    for (const d of ts.getPreEmitDiagnostics(program)) {
+      if (d.category !== ts.DiagnosticCategory.Error) continue;
+      const message = `error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+      if (d.file && d.start !== undefined) problems.push({ file: d.file.fileName, ...position(ts, d.file, d.start), message });
+      else problems.push({ file: configPath ?? entryPath, line: 1, column: 1, message });
+    }
+  }
+  const source = program.getSourceFile(entryPath);
+  if (source) problems.push(...definitionProblems(ts, source, program.getTypeChecker(), name));
+  return problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}
+
+/** The project's TypeScript when it has one (the version its editor uses), else this package's. */
+async function loadTypeScript(entryPath: string): Promise<typeof TS> {
+  let path: string;
+  try {
+    path = createRequire(entryPath).resolve('typescript');
+  } catch {
+    path = createRequire(import.meta.url).resolve('typescript');
+  }
+  const module = (await import(pathToFileURL(path).href)) as { default: typeof TS };
+  return module.default;
+}
+
+function readConfig(ts: typeof TS, configPath: string, entryPath: string) {
+  const problems: SourceProblem[] = [];
+  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => problems.push({ file: configPath, line: 1, column: 1, message: ts.flattenDiagnosticMessageText(d.messageText, ' ') }),
+  });
+  if (!parsed) return { options: defaultOptions(ts), rootNames: [entryPath], problems };
+  const rootNames = parsed.fileNames.includes(entryPath) ? parsed.fileNames : [...parsed.fileNames, entryPath];
+  return { options: parsed.options, rootNames, problems };
+}
+
+/** What `forge-ext new` writes into a scaffold's tsconfig. */
+function defaultOptions(ts: typeof TS): TS.CompilerOptions {
+  return { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, allowJs: true };
+}
+
+function position(ts: typeof TS, file: TS.SourceFile, offset: number): { line: number; column: number } {
+  const { line, character } = ts.getLineAndCharacterOfPosition(file, offset);
+  return { line: line + 1, column: character + 1 };
+}
+
+/** The SDL and the resolver keys of every `defineExtension({...})` call in `source`. */
+function definitionProblems(ts: typeof TS, source: TS.SourceFile, checker: TS.TypeChecker, name: string): SourceProblem[] {
+  const problems: SourceProblem[] = [];
+  const at = (file: TS.SourceFile, offset: number, message: string) => problems.push({ file: file.fileName, ...position(ts, file, offset), message });
+  const visit = (node: TS.Node): void => {
+    if (ts.isCallExpression(node) && /(^|\.)defineExtension$/.test(node.expression.getText(source)) && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
+      const definition = node.arguments[0];
+      const property = (key: string) => definition.properties.find((p): p is TS.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText(source) === key);
+      const literal = sdlLiteral(ts, property('schema')?.initializer, checker);
+      if (!literal) return;
+      // The SDL as the host will see it, and where each of its characters sits in the file:
+      // the raw text between the quotes, when it has no escapes (else: the literal's start).
+      const sdl = literal.text;
+      const literalFile = literal.getSourceFile();
+      const start = literal.getStart(literalFile) + 1;
+      const raw = literalFile.text.slice(start, literal.end - 1);
+      const sdlAt = (line: number, column: number) => {
+        if (raw !== sdl) return start - 1;
+        const lines = sdl.split('\n');
+        return start + lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + column - 1;
+      };
+      const { rejected } = composeSchema(undefined, [{ name, sdl, namespace: 'prefix' }]);
+      if (rejected.length > 0) {
+        const message = rejected[0]!.error.message.replace(/^extension "[^"]+": /, '');
+        const located = / \(SDL line (\d+), column (\d+)\)$/.exec(message);
+        const offset = located ? sdlAt(Number(located[1]), Number(located[2])) : start - 1;
+        at(literalFile, offset, located ? message.slice(0, located.index) : message);
+        return;
+      }
+      const resolvers = property('resolvers')?.initializer;
+      if (!resolvers || !ts.isObjectLiteralExpression(resolvers)) return;
+      const fields = sdlFieldKeys(sdl);
+      for (const p of resolvers.properties) {
+        if (!p.name || ts.isComputedPropertyName(p.name) || ts.isPrivateIdentifier(p.name)) continue; // not knowable before it runs
+        const problem = resolverKeyProblem(p.name.text, fields);
+        if (problem) at(source, p.name.getStart(source), problem);
+      }
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return problems;
+}
+
+/** The string literal an SDL expression is (directly, or through a `const`); undefined for anything computed. */
+function sdlLiteral(ts: typeof TS, node: TS.Expression | undefined, checker: TS.TypeChecker): TS.StringLiteral | TS.NoSubstitutionTemplateLiteral | undefined {
+  while (node && (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node))) node = node.expression;
+  if (!node) return undefined;
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node;
+  if (ts.isIdentifier(node)) {
+    const declaration = checker.getSymbolAtLocation(node)?.valueDeclaration;
+    if (declaration && ts.isVariableDeclaration(declaration) && ts.getCombinedNodeFlags(declaration) & ts.NodeFlags.Const) return sdlLiteral(ts, declaration.initializer, checker);
+  }
+  return undefined;
+}
