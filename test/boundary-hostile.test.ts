@@ -63,11 +63,11 @@ describe('hostile answers at the GraphQL boundary', () => {
     data.cleanup();
   });
 
-  const serve = async (configs: Record<string, object>) => {
+  const serve = async (configs: Record<string, object>, hostOptions: object = {}) => {
     ext = extensionsDir(Object.fromEntries(Object.keys(configs).map((name) => [`${name}.wasm`, 'probe'])));
     data = tempDir();
     const extensions = Object.fromEntries(Object.entries(configs).map(([name, config]) => [name, { config }]));
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), schema: baseSchema(), extensions });
+    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), schema: baseSchema(), extensions, ...hostOptions });
     await app.host.ready();
     for (const s of app.host.status()) assert.equal(s.state, 'ready', s.error);
   };
@@ -182,7 +182,8 @@ describe('hostile answers at the GraphQL boundary', () => {
         answers: { 'Query.shallow': { inner: { tone: 'DARK' } }, 'Query.tone': 'LIGHT' },
         raw: { 'Query.deep': nested('inner', '{"tone":"DARK"}'), 'Query.deepAccount': nested('self', '{"color":"RED"}') },
       },
-    });
+    }, // 200,000 levels are 200,000 JSON values: above the default request budget, which is not what this test is about.
+    { budgets: { maxAnswerValues: 1_000_000, maxAnswerBytes: 16 * 2 ** 20 } });
     const res = await query('{ deep { inner { inner { __typename } } } shallow { inner { tone } } tone deepAccount { id } account { id echo { parent } } }');
     assert.deepEqual(res.data, {
       deep: { inner: { inner: { __typename: 'Probe_Box' } } },
