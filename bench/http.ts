@@ -4,7 +4,8 @@
  *   plain   graphql-http + hand-written resolvers (what a user writes without us)
  *   native  the same resolvers as our middleware's base schema, no extension
  *   inline  the `issues` extension, isolation 'inline'
- *   worker  the `issues` extension, isolation 'worker' (the default); worker-2: with `workers: 2`
+ *   worker  the `issues` extension, isolation 'worker'; worker-2: with `workers: 2`
+ *   process the `issues` extension, isolation 'process' (the default)
  *   (plain-batched: plain with a DataLoader-style loader, for the N+1 scenario only)
  *
  * Each server runs in its own child process (servers.ts), all started up front; autocannon runs
@@ -46,6 +47,7 @@ const RUNS: Array<{ variant: Variant; scenarios: string[] }> = [
   { variant: 'inline', scenarios: SCENARIOS.map((s) => s.id) },
   { variant: 'worker', scenarios: SCENARIOS.map((s) => s.id) },
   { variant: 'worker-2', scenarios: [SCENARIOS[1]!.id, SCENARIOS[2]!.id] },
+  { variant: 'process', scenarios: SCENARIOS.map((s) => s.id) },
 ];
 
 export interface HttpResult {
@@ -87,7 +89,7 @@ export async function runHttp(seedFile: string): Promise<{ results: HttpResult[]
       const dataDir = freshDir('http', variant);
       copySeed(seedFile, dataDir);
       let extDir = emptyExtDir;
-      if (variant === 'inline' || variant.startsWith('worker')) {
+      if (variant === 'inline' || variant === 'process' || variant.startsWith('worker')) {
         extDir = join(WORK, 'http', `${variant}-extensions`);
         mkdirSync(extDir, { recursive: true });
         copyFileSync(fixturePath('issues'), join(extDir, 'issues.wasm'));
@@ -102,7 +104,7 @@ export async function runHttp(seedFile: string): Promise<{ results: HttpResult[]
     for (const { variant } of runs) {
       const curve: number[] = [];
       // Plain JavaScript warms up in a second or two; the guests need much longer.
-      const seconds = variant === 'inline' || variant.startsWith('worker') ? settings.serverWarmup : Math.min(3, settings.serverWarmup);
+      const seconds = variant === 'inline' || variant === 'process' || variant.startsWith('worker') ? settings.serverWarmup : Math.min(3, settings.serverWarmup);
       await check(servers.get(variant)!.url, warmScenario, expected, variant);
       await load(servers.get(variant)!.url, warmScenario, seconds, curve);
       warmup.push({ variant, scenario: warmScenario.id, perSecond: curve });

@@ -9,6 +9,7 @@
  * - `native`:        the same resolvers as the base schema of our middleware, no extension
  * - `inline`/`worker`: the `issues` extension through our middleware in that isolation
  * - `worker-2`:      the same with two worker instances (`workers: 2`)
+ * - `process`:       the `issues` extension in process isolation (the default)
  *
  * Express, no body parser (both handlers read the stream), NODE_ENV=production, listening on
  * 127.0.0.1:0. Tells the parent `{ type: 'ready', url }`; answers `{ type: 'cpu' }` with its CPU
@@ -28,7 +29,7 @@ import { silentLogger } from '../lib/runtime/logger.js';
 import { HERE, isMain, settings, WORK } from './common.js';
 import { plainSchema } from './plain-server.js';
 
-export const VARIANTS = ['plain', 'plain-batched', 'native', 'inline', 'worker', 'worker-2'] as const;
+export const VARIANTS = ['plain', 'plain-batched', 'native', 'inline', 'worker', 'worker-2', 'process'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 async function main(): Promise<void> {
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
     case 'native':
     case 'inline':
     case 'worker':
-    case 'worker-2': {
+    case 'worker-2':
+    case 'process': {
       const forge = forgeExtensions(extDir, {
         ...(variant === 'native'
           ? { schema: plainSchema(dbFile).schema }
