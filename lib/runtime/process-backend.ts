@@ -8,10 +8,11 @@
  *   command-line flags of the host's (no --inspect, no --require);
  * - no stdin or stdout; its stderr is read by the host (the tail explains a crash);
  * - a JavaScript heap of {@link JS_HEAP_MB} MiB (as a worker's), and on POSIX systems an OS cap
- *   on all memory it may commit (RLIMIT_DATA = `limits.processMemoryMb`): the guest's linear
- *   memory, the JavaScript heap and SQLite's heap together.
+ *   on all memory it may commit (RLIMIT_DATA): what a bare Node process of the same binary and
+ *   flags reserves at start ({@link nodeBaselineKb}), plus `limits.processMemoryMb` for the
+ *   guest's linear memory, the JavaScript heap and SQLite's heap together.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BackendSpec } from './backend.js';
 import type { ProcessSpec } from './extension-process.js';
@@ -39,6 +40,26 @@ export function processBackend(spec: BackendSpec & { processMemoryMb: number }, 
   return new RemoteBackend((events) => spawnProcess(wire, spec.processMemoryMb, events), spec.timeoutMs, log);
 }
 
+/**
+ * VmData (KiB) of a bare Node process started as the children are: what the runtime itself
+ * reserves before any extension code runs. It differs by Node line (measured: ~48 MiB on Node
+ * 20; ~560 MiB on Node 24 and 26, which count V8's code range as data: with less, they abort
+ * at start with "Failed to reserve virtual memory for CodeRange"), so it is measured, once per
+ * host process, rather than assumed. Blocks the first process start for one Node start-up
+ * (~40 ms). 0 where /proc is missing (the cap is then `processMemoryMb` alone).
+ */
+let baselineKb: number | undefined;
+export function nodeBaselineKb(): number {
+  if (baselineKb !== undefined) return baselineKb;
+  const probe = `process.stdout.write(/VmData:\\s*(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0')`;
+  try {
+    baselineKb = Number(execFileSync(process.execPath, [`--max-old-space-size=${JS_HEAP_MB}`, '-e', probe], { env: {}, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] })) || 0;
+  } catch {
+    baselineKb = 0;
+  }
+  return baselineKb;
+}
+
 function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: RunnerEvents): Runner {
   const node = [process.execPath, `--max-old-space-size=${JS_HEAP_MB}`, ENTRY];
   // RLIMIT_DATA through the shell's `ulimit -d` (KiB), then exec: the limit holds from the
@@ -46,7 +67,7 @@ function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: Runner
   const [command, ...args] =
     process.platform === 'win32'
       ? node
-      : ['/bin/sh', '-c', 'ulimit -d "$1" 2>/dev/null; shift; unset PWD; exec "$@"', 'sh', String(processMemoryMb * 1024), ...node];
+      : ['/bin/sh', '-c', 'ulimit -d "$1" 2>/dev/null; shift; unset PWD; exec "$@"', 'sh', String(nodeBaselineKb() + processMemoryMb * 1024), ...node];
   const child = spawn(command!, args, {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
@@ -112,7 +133,7 @@ function exitFailure(code: number | null, signal: NodeJS.Signals | null, stderr:
   if (/out of memory/i.test(stderr)) {
     return {
       code: 'EXTENSION_PROCESS_MEMORY_LIMIT',
-      message: `the extension's process ran out of memory (JavaScript heap ${JS_HEAP_MB} MiB, process ${processMemoryMb} MiB: limits.processMemoryMb) and ${how}`,
+      message: `the extension's process ran out of memory (JavaScript heap ${JS_HEAP_MB} MiB, process ${processMemoryMb} MiB beyond the Node runtime's own: limits.processMemoryMb) and ${how}`,
     };
   }
   return { code: 'EXTENSION_CRASHED', message: `the extension's process ${how}` };

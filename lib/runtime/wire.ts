@@ -55,9 +55,10 @@ export interface Limits {
   /** Largest request for one field (arguments + parent + context), in bytes (`EXTENSION_REQUEST_TOO_LARGE`). @default 1 MiB */
   maxRequestBytes: number;
   /**
-   * `process` isolation: cap, in MiB, on all the memory an extension's process may commit (the
-   * OS limit RLIMIT_DATA, set before it starts): guest linear memory, JavaScript heap and SQLite's
-   * heap together. SQLite running out of it is `EXTENSION_PROCESS_MEMORY_LIMIT`, so is the
+   * `process` isolation: cap, in MiB, on the memory an extension's process may commit beyond
+   * what the Node runtime itself reserves at start (the OS limit RLIMIT_DATA, set before it
+   * starts, is that measured reservation plus this): guest linear memory, JavaScript heap and
+   * SQLite's heap together. SQLite running out of it is `EXTENSION_PROCESS_MEMORY_LIMIT`, so is the
    * process dying of it. Must exceed `memoryMb` by at least 192 (a JavaScript guest's process
    * commits ~150 MiB at rest). Not applied on Windows.
    * @default 512, or `memoryMb` + 384 when that is more
