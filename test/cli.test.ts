@@ -64,6 +64,14 @@ describe('forge-ext', function () {
       const nested = await forgeExt(['build', '--out', 'missing/dir/x.wasm'], project);
       assert.equal(nested.code, 0, nested.stderr);
       assert.ok(readFileSync(join(project, 'missing', 'dir', 'x.wasm')).equals(first));
+      // A file that cannot be written once built (its directory exists, but nothing can be
+      // created in it; root passes permission bits, /proc refuses everyone): a named error.
+      if (process.platform === 'linux') {
+        const unwritable = await forgeExt(['build', '--out', '/proc/self/notes.wasm'], project);
+        assert.equal(unwritable.code, 1);
+        assert.match(unwritable.stderr, /forge-ext build: build failed: cannot write \/proc\/self\/notes\.wasm: E[A-Z]+\n$/);
+        assert.doesNotMatch(unwritable.stderr, /\n\s+at /, 'no stack trace');
+      }
 
       const checked = await forgeExt(['check', 'notes.wasm'], project);
       assert.equal(checked.code, 0, checked.stderr);
@@ -251,6 +259,21 @@ describe('forge-ext', function () {
       assert.match(result.stderr, /build failed: 1 problem in the source\n {2}src\/index\.ts:4:32: error TS1109: Expression expected\./);
       assert.doesNotMatch(result.stderr, /bundling/, 'the source checks run before the bundler');
       assert.ok(!existsSync(join(dir, 'broken.wasm')));
+
+      // A tsconfig that is not valid JSON, or names an unknown option: reported at its place,
+      // not as the type errors its half-read options would give.
+      writeFileSync(join(dir, 'src', 'index.ts'), "import { defineExtension } from 'forge-extensions/guest';\nexport default defineExtension({ schema: 'type X { y: Int }', resolvers: {} });\n");
+      for (const [tsconfig, expected] of [
+        ['{ "compilerOptions": {\n', /^ {2}tsconfig\.json:2:1: error TS1005: '}' expected\.$/m],
+        ['{ "compilerOptions": { "strictt": true } }', /^ {2}tsconfig\.json:1:24: error TS5025: Unknown compiler option 'strictt'\. Did you mean 'strict'\?$/m],
+      ] as const) {
+        writeFileSync(join(dir, 'tsconfig.json'), tsconfig);
+        const bad = await forgeExt(['build'], dir);
+        assert.equal(bad.code, 1, bad.stderr);
+        assert.match(bad.stderr, /build failed: 1 problem in the source\n/);
+        assert.match(bad.stderr, expected);
+        assert.doesNotMatch(bad.stderr, /bundling|guest\/index\.d\.ts/);
+      }
     } finally {
       cleanup();
     }

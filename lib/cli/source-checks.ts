@@ -43,6 +43,7 @@ export async function checkSource(entry: string, name: string): Promise<SourcePr
   const configPath = ts.findConfigFile(dirname(entryPath), ts.sys.fileExists);
   const typed = configPath !== undefined || /\.[cm]?tsx?$/.test(entryPath);
   const { options, rootNames, problems } = configPath ? readConfig(ts, configPath, entryPath) : { options: defaultOptions(ts), rootNames: [entryPath], problems: [] as SourceProblem[] };
+  if (problems.length > 0) return problems; // the tsconfig itself is wrong
   options.noEmit = true;
   options.paths = { ...options.paths, 'forge-extensions/guest': [GUEST_SDK_TYPES] };
   const program = ts.createProgram({ rootNames, options });
@@ -78,6 +79,14 @@ function readConfig(ts: typeof TS, configPath: string, entryPath: string) {
     onUnRecoverableConfigFileDiagnostic: (d) => problems.push({ file: configPath, line: 1, column: 1, message: ts.flattenDiagnosticMessageText(d.messageText, ' ') }),
   });
   if (!parsed) return { options: defaultOptions(ts), rootNames: [entryPath], problems };
+  // A tsconfig with errors (bad JSON, unknown option) is the problem to report, not the
+  // confusing type errors its half-read options give.
+  for (const d of ts.getConfigFileParsingDiagnostics(parsed)) {
+    // 18003 "no inputs were found": the entry is checked anyway.
+    if (d.category !== ts.DiagnosticCategory.Error || d.code === 18003) continue;
+    const at = d.file && d.start !== undefined ? position(ts, d.file, d.start) : { line: 1, column: 1 };
+    problems.push({ file: d.file?.fileName ?? configPath, ...at, message: `error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}` });
+  }
   const rootNames = parsed.fileNames.includes(entryPath) ? parsed.fileNames : [...parsed.fileNames, entryPath];
   return { options: parsed.options, rootNames, problems };
 }
