@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../fixtures/build.js';
@@ -213,10 +214,22 @@ describe('forge-ext', function () {
       writeFileSync(join(dir, 'forge-extensions-0.1.0.tgz'), '');
       assert.equal((await forgeExt(['new', 'packed', '--sdk', './forge-extensions-0.1.0.tgz'], dir)).code, 0);
       assert.equal(spec('packed'), `file:${join(dir, 'forge-extensions-0.1.0.tgz')}`, 'a relative path becomes absolute: the project lives elsewhere');
+      assert.equal((await forgeExt(['new', 'packed-file', '--sdk', 'file:forge-extensions-0.1.0.tgz'], dir)).code, 0);
+      assert.equal(spec('packed-file'), `file:${join(dir, 'forge-extensions-0.1.0.tgz')}`, 'a relative file: spec becomes absolute too');
       const missing = await forgeExt(['new', 'missing', '--sdk', './nowhere.tgz'], dir);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /--sdk \.\/nowhere\.tgz: no such file or directory/);
       assert.ok(!existsSync(join(dir, 'missing')));
+      // Specs npm could never install are refused before anything is written.
+      for (const odd of ['^0.1.0; rm -rf ~', '-x', 'file:/nowhere/forge.tgz', '$(id)', '0.1.0\n']) {
+        const refused = await forgeExt(['new', 'odd', `--sdk=${odd}`], dir);
+        assert.equal(refused.code, 2, `--sdk ${odd}`);
+        assert.match(refused.stderr, /^forge-ext new: --sdk .*(is not a dependency spec npm takes|no such file or directory)/);
+        assert.ok(!existsSync(join(dir, 'odd')));
+      }
+      // The same install-script approvals as this package (npm 11 warns on every install without).
+      const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { allowScripts: unknown };
+      assert.deepEqual((JSON.parse(readFileSync(join(dir, 'plain', 'package.json'), 'utf8')) as { allowScripts: unknown }).allowScripts, root.allowScripts);
       const versionOut = await forgeExt(['--version']);
       assert.equal(versionOut.stdout, `forge-ext ${version} (contract forge:extension@0.1.0)\n`);
     } finally {
@@ -246,6 +259,24 @@ describe('forge-ext', function () {
     const noFile = await forgeExt(['check', 'nowhere.wasm']);
     assert.equal(noFile.code, 2);
     assert.match(noFile.stderr, /cannot read nowhere.wasm: ENOENT/);
+  });
+
+  it('serve: a port in use is a one-line error (exit 1, no stack trace); a wrong --isolation is exit 2', async () => {
+    const { dir, cleanup } = tempDir('forge-cli-');
+    const busy = createNetServer();
+    try {
+      await new Promise<void>((resolve) => busy.listen(0, resolve));
+      const { port } = busy.address() as AddressInfo;
+      const result = await forgeExt(['serve', dir, '--port', String(port), '--data', join(dir, 'data'), '--no-watch']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr, `forge-ext serve: port ${port} is in use; choose another with --port\n`);
+      const isolation = await forgeExt(['serve', dir, '--isolation', 'thread']);
+      assert.equal(isolation.code, 2);
+      assert.match(isolation.stderr, /--isolation must be process, worker or inline, not thread/);
+    } finally {
+      busy.close();
+      cleanup();
+    }
   });
 
   it('reports a source error with its file, line and column', async () => {
