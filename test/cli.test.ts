@@ -279,6 +279,29 @@ describe('forge-ext', function () {
     }
   });
 
+  it('paths that are the wrong kind of file: one line naming the path, exit 1 or 2, nothing of the user changed', async () => {
+    const { dir, cleanup } = tempDir('forge-cli-');
+    try {
+      writeFileSync(join(dir, 'package.json'), '{"name":"keep"}');
+      mkdirSync(join(dir, 'src'));
+      const cases: Array<[string[], number, RegExp]> = [
+        [['build', 'src'], 2, /^forge-ext build: entry module src is a directory; give its file \(like src\/index\.ts\)\n$/],
+        [['serve', 'package.json'], 2, /^forge-ext serve: package\.json is not a directory/],
+        [['types', 'package.json'], 1, /^forge-ext types: cannot mkdir .*package\.json: EEXIST\n$/],
+        [['new', 'zz', '--dir', 'package.json/x'], 1, /^forge-ext new: cannot mkdir .*package\.json\/x: ENOTDIR\n$/],
+      ];
+      for (const [args, code, stderr] of cases) {
+        const result = await forgeExt(args, dir);
+        assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+        assert.match(result.stderr, stderr);
+      }
+      assert.equal(readFileSync(join(dir, 'package.json'), 'utf8'), '{"name":"keep"}');
+      assert.deepEqual(readdirSync(dir).sort(), ['package.json', 'src']);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('reports a source error with its file, line and column', async () => {
     const { dir, cleanup } = tempDir('forge-cli-');
     try {

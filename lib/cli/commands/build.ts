@@ -36,6 +36,7 @@ Every source problem is reported as file:line:column, and the build stops (exit 
     const entry = entryArg ?? ['src/index.ts', 'src/index.js', 'index.ts', 'index.js'].find((f) => existsSync(f));
     if (!entry) throw new CliError('no entry module: pass one, or create src/index.ts', 2);
     if (!existsSync(entry)) throw new CliError(`entry module ${entry} does not exist`, 2);
+    if (statSync(entry).isDirectory()) throw new CliError(`entry module ${entry} is a directory; give its file (like ${join(entry, 'index.ts')})`, 2);
     const name = (options['name'] as string | undefined) ?? packageName() ?? basename(process.cwd());
     try {
       assertExtensionName(name);

@@ -1,6 +1,6 @@
 /** `forge-ext new <name>`: scaffold an extension project that builds and passes its test. */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { assertExtensionName } from '../../data/names.js';
 import { typePrefix } from '../../schema/namespace.js';
@@ -37,10 +37,16 @@ Options:
     const dir = resolve((options['dir'] as string | undefined) ?? name!);
     if (existsSync(dir)) throw new CliError(`${dir} already exists`, 2);
     const sdk = dependencySpec((options['sdk'] as string | undefined) ?? `^${PACKAGE.version}`);
-    for (const [file, content] of Object.entries(files(name!, sdk))) {
-      const path = join(dir, file);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, content);
+    try {
+      for (const [file, content] of Object.entries(files(name!, sdk))) {
+        const path = join(dir, file);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, content);
+      }
+    } catch (e) {
+      // `dir` did not exist: nothing of the user's is in it, and half a project helps no one.
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw e;
     }
     process.stdout.write(`✓ created ${dir}\n\n  cd ${dir}\n  npm install\n  npm test          # builds ${name}.wasm and tests it\n  npx forge-ext serve .\n`);
     return 0;

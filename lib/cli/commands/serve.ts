@@ -1,6 +1,6 @@
 /** `forge-ext serve <dir>`: a standalone GraphQL server on a directory of extensions. */
 import { createServer } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { forgeExtensions } from '../../http/express.js';
 import { consoleLogger } from '../../runtime/logger.js';
 import { CliError, type Command } from '../cli.js';
@@ -24,6 +24,7 @@ There is no application here: no base schema, and every extension's request cont
   positionals: [1, 1],
   async run([dir], options) {
     if (!existsSync(dir!)) throw new CliError(`the directory ${dir} does not exist`, 2);
+    if (!statSync(dir!).isDirectory()) throw new CliError(`${dir} is not a directory (serve takes the directory the .wasm files are in)`, 2);
     const port = Number(options['port'] ?? 4000);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, not ${options['port']}`, 2);
     const isolation = (options['isolation'] as string | undefined) ?? 'process';
