@@ -314,6 +314,13 @@ describe('forge-ext', function () {
       assert.doesNotMatch(result.stderr, /bundling/, 'the source checks run before the bundler');
       assert.ok(!existsSync(join(dir, 'broken.wasm')));
 
+      // A schema computed at run time cannot be checked by the build: it says so (a note, not
+      // a problem), rather than passing it in silence.
+      writeFileSync(join(dir, 'src', 'index.ts'), "import { defineExtension } from 'forge-extensions/guest';\nexport default defineExtension({\n  schema: ['type X { y: Int }'].join('\\n'),\n  resolvers: { 'X.y': () => 1 +* 2 },\n});\n");
+      const computed = await forgeExt(['build'], dir);
+      assert.equal(computed.code, 1);
+      assert.match(computed.stderr, /build failed: 1 problem in the source\n {2}src\/index\.ts:4:32: error TS1109: Expression expected\.\n {2}src\/index\.ts:3:11: note: the schema is computed when the extension runs, so the build cannot check it or the resolver keys; `forge-ext check <file\.wasm>` does\n/);
+
       // A tsconfig that is not valid JSON, or names an unknown option: reported at its place,
       // not as the type errors its half-read options would give.
       writeFileSync(join(dir, 'src', 'index.ts'), "import { defineExtension } from 'forge-extensions/guest';\nexport default defineExtension({ schema: 'type X { y: Int }', resolvers: {} });\n");

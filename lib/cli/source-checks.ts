@@ -29,6 +29,8 @@ export interface SourceProblem {
   line: number;
   column: number;
   message: string;
+  /** Not a mistake: something the build could not check (printed, the build goes on). */
+  note?: true;
 }
 
 /** `path:line:column: message`, the path relative to the working directory (as `tsc` and esbuild print it). */
@@ -109,8 +111,13 @@ function definitionProblems(ts: typeof TS, source: TS.SourceFile, checker: TS.Ty
     if (ts.isCallExpression(node) && /(^|\.)defineExtension$/.test(node.expression.getText(source)) && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
       const definition = node.arguments[0];
       const property = (key: string) => definition.properties.find((p): p is TS.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText(source) === key);
-      const literal = sdlLiteral(ts, property('schema')?.initializer, checker);
-      if (!literal) return;
+      const schema = property('schema')?.initializer;
+      const literal = sdlLiteral(ts, schema, checker);
+      if (!literal) {
+        // Said, so that a silent build is not taken for a checked SDL.
+        if (schema) problems.push({ file: source.fileName, ...position(ts, source, schema.getStart(source)), message: 'note: the schema is computed when the extension runs, so the build cannot check it or the resolver keys; `forge-ext check <file.wasm>` does', note: true });
+        return;
+      }
       // The SDL as the host will see it, and where each of its characters sits in the file:
       // the raw text between the quotes, when it has no escapes (else: the literal's start).
       const sdl = literal.text;

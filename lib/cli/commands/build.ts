@@ -48,14 +48,17 @@ Every source problem is reported as file:line:column, and the build stops (exit 
     const bar = progress();
     try {
       bar.step(STEPS.check);
-      const problems = await checkSource(entry, name);
+      const found = await checkSource(entry, name);
+      const problems = found.filter((p) => !p.note);
+      const notes = found.filter((p) => p.note).map((p) => `${formatProblem(p)}\n`);
       if (problems.length > 0) {
         bar.fail();
-        throw new CliError(`build failed: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the source\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+        throw new CliError(`build failed: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the source\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}${notes.map((n) => `\n  ${n.trimEnd()}`).join('')}`);
       }
       const cacheDir = options['no-cache'] ? undefined : join(process.cwd(), 'node_modules', '.cache', 'forge-ext');
       const bytes = await buildExtension({ entry, out, cacheDir, onStep: (step) => bar.step(STEPS[step]) });
       bar.done(`built ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+      process.stderr.write(notes.join(''));
       return 0;
     } catch (e) {
       bar.fail();
