@@ -194,7 +194,12 @@ describe('forge-ext', function () {
       const underFile = await forgeExt(['build', '--out', 'package.json/x.wasm'], project);
       assert.equal(underFile.code, 2);
       assert.match(underFile.stderr, /cannot create the directory of --out .*package\.json\/x\.wasm: (ENOTDIR|EEXIST)/);
-      for (const r of [intoDirectory, underFile]) {
+      const source = readFileSync(join(project, 'src', 'index.ts'), 'utf8');
+      const ontoSource = await forgeExt(['build', '--out', 'src/index.ts'], project);
+      assert.equal(ontoSource.code, 2);
+      assert.match(ontoSource.stderr, /--out .*src\/index\.ts exists and is not a WebAssembly file; refusing to overwrite it/);
+      assert.equal(readFileSync(join(project, 'src', 'index.ts'), 'utf8'), source, 'the source is untouched');
+      for (const r of [intoDirectory, underFile, ontoSource]) {
         assert.doesNotMatch(r.stderr, /checking|bundling|\n\s+at /, 'refused before any step, without a stack trace');
       }
     } finally {
