@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../fixtures/build.js';
@@ -64,6 +65,14 @@ describe('forge-ext', function () {
       const nested = await forgeExt(['build', '--out', 'missing/dir/x.wasm'], project);
       assert.equal(nested.code, 0, nested.stderr);
       assert.ok(readFileSync(join(project, 'missing', 'dir', 'x.wasm')).equals(first));
+      // A file that cannot be written once built (its directory exists, but nothing can be
+      // created in it; root passes permission bits, /proc refuses everyone): a named error.
+      if (process.platform === 'linux') {
+        const unwritable = await forgeExt(['build', '--out', '/proc/self/notes.wasm'], project);
+        assert.equal(unwritable.code, 1);
+        assert.match(unwritable.stderr, /forge-ext build: build failed: cannot write \/proc\/self\/notes\.wasm: E[A-Z]+\n$/);
+        assert.doesNotMatch(unwritable.stderr, /\n\s+at /, 'no stack trace');
+      }
 
       const checked = await forgeExt(['check', 'notes.wasm'], project);
       assert.equal(checked.code, 0, checked.stderr);
@@ -185,7 +194,12 @@ describe('forge-ext', function () {
       const underFile = await forgeExt(['build', '--out', 'package.json/x.wasm'], project);
       assert.equal(underFile.code, 2);
       assert.match(underFile.stderr, /cannot create the directory of --out .*package\.json\/x\.wasm: (ENOTDIR|EEXIST)/);
-      for (const r of [intoDirectory, underFile]) {
+      const source = readFileSync(join(project, 'src', 'index.ts'), 'utf8');
+      const ontoSource = await forgeExt(['build', '--out', 'src/index.ts'], project);
+      assert.equal(ontoSource.code, 2);
+      assert.match(ontoSource.stderr, /--out .*src\/index\.ts exists and is not a WebAssembly file; refusing to overwrite it/);
+      assert.equal(readFileSync(join(project, 'src', 'index.ts'), 'utf8'), source, 'the source is untouched');
+      for (const r of [intoDirectory, underFile, ontoSource]) {
         assert.doesNotMatch(r.stderr, /checking|bundling|\n\s+at /, 'refused before any step, without a stack trace');
       }
     } finally {
@@ -205,10 +219,22 @@ describe('forge-ext', function () {
       writeFileSync(join(dir, 'forge-extensions-0.1.0.tgz'), '');
       assert.equal((await forgeExt(['new', 'packed', '--sdk', './forge-extensions-0.1.0.tgz'], dir)).code, 0);
       assert.equal(spec('packed'), `file:${join(dir, 'forge-extensions-0.1.0.tgz')}`, 'a relative path becomes absolute: the project lives elsewhere');
+      assert.equal((await forgeExt(['new', 'packed-file', '--sdk', 'file:forge-extensions-0.1.0.tgz'], dir)).code, 0);
+      assert.equal(spec('packed-file'), `file:${join(dir, 'forge-extensions-0.1.0.tgz')}`, 'a relative file: spec becomes absolute too');
       const missing = await forgeExt(['new', 'missing', '--sdk', './nowhere.tgz'], dir);
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /--sdk \.\/nowhere\.tgz: no such file or directory/);
       assert.ok(!existsSync(join(dir, 'missing')));
+      // Specs npm could never install are refused before anything is written.
+      for (const odd of ['^0.1.0; rm -rf ~', '-x', 'file:/nowhere/forge.tgz', '$(id)', '0.1.0\n']) {
+        const refused = await forgeExt(['new', 'odd', `--sdk=${odd}`], dir);
+        assert.equal(refused.code, 2, `--sdk ${odd}`);
+        assert.match(refused.stderr, /^forge-ext new: --sdk .*(is not a dependency spec npm takes|no such file or directory)/);
+        assert.ok(!existsSync(join(dir, 'odd')));
+      }
+      // The same install-script approvals as this package (npm 11 warns on every install without).
+      const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { allowScripts: unknown };
+      assert.deepEqual((JSON.parse(readFileSync(join(dir, 'plain', 'package.json'), 'utf8')) as { allowScripts: unknown }).allowScripts, root.allowScripts);
       const versionOut = await forgeExt(['--version']);
       assert.equal(versionOut.stdout, `forge-ext ${version} (contract forge:extension@0.1.0)\n`);
     } finally {
@@ -240,6 +266,47 @@ describe('forge-ext', function () {
     assert.match(noFile.stderr, /cannot read nowhere.wasm: ENOENT/);
   });
 
+  it('serve: a port in use is a one-line error (exit 1, no stack trace); a wrong --isolation is exit 2', async () => {
+    const { dir, cleanup } = tempDir('forge-cli-');
+    const busy = createNetServer();
+    try {
+      await new Promise<void>((resolve) => busy.listen(0, resolve));
+      const { port } = busy.address() as AddressInfo;
+      const result = await forgeExt(['serve', dir, '--port', String(port), '--data', join(dir, 'data'), '--no-watch']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr, `forge-ext serve: port ${port} is in use; choose another with --port\n`);
+      const isolation = await forgeExt(['serve', dir, '--isolation', 'thread']);
+      assert.equal(isolation.code, 2);
+      assert.match(isolation.stderr, /--isolation must be process, worker or inline, not thread/);
+    } finally {
+      busy.close();
+      cleanup();
+    }
+  });
+
+  it('paths that are the wrong kind of file: one line naming the path, exit 1 or 2, nothing of the user changed', async () => {
+    const { dir, cleanup } = tempDir('forge-cli-');
+    try {
+      writeFileSync(join(dir, 'package.json'), '{"name":"keep"}');
+      mkdirSync(join(dir, 'src'));
+      const cases: Array<[string[], number, RegExp]> = [
+        [['build', 'src'], 2, /^forge-ext build: entry module src is a directory; give its file \(like src\/index\.ts\)\n$/],
+        [['serve', 'package.json'], 2, /^forge-ext serve: package\.json is not a directory/],
+        [['types', 'package.json'], 1, /^forge-ext types: cannot mkdir .*package\.json: EEXIST\n$/],
+        [['new', 'zz', '--dir', 'package.json/x'], 1, /^forge-ext new: cannot mkdir .*package\.json\/x: ENOTDIR\n$/],
+      ];
+      for (const [args, code, stderr] of cases) {
+        const result = await forgeExt(args, dir);
+        assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+        assert.match(result.stderr, stderr);
+      }
+      assert.equal(readFileSync(join(dir, 'package.json'), 'utf8'), '{"name":"keep"}');
+      assert.deepEqual(readdirSync(dir).sort(), ['package.json', 'src']);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('reports a source error with its file, line and column', async () => {
     const { dir, cleanup } = tempDir('forge-cli-');
     try {
@@ -251,6 +318,28 @@ describe('forge-ext', function () {
       assert.match(result.stderr, /build failed: 1 problem in the source\n {2}src\/index\.ts:4:32: error TS1109: Expression expected\./);
       assert.doesNotMatch(result.stderr, /bundling/, 'the source checks run before the bundler');
       assert.ok(!existsSync(join(dir, 'broken.wasm')));
+
+      // A schema computed at run time cannot be checked by the build: it says so (a note, not
+      // a problem), rather than passing it in silence.
+      writeFileSync(join(dir, 'src', 'index.ts'), "import { defineExtension } from 'forge-extensions/guest';\nexport default defineExtension({\n  schema: ['type X { y: Int }'].join('\\n'),\n  resolvers: { 'X.y': () => 1 +* 2 },\n});\n");
+      const computed = await forgeExt(['build'], dir);
+      assert.equal(computed.code, 1);
+      assert.match(computed.stderr, /build failed: 1 problem in the source\n {2}src\/index\.ts:4:32: error TS1109: Expression expected\.\n {2}src\/index\.ts:3:11: note: the schema is computed when the extension runs, so the build cannot check it or the resolver keys; `forge-ext check <file\.wasm>` does\n/);
+
+      // A tsconfig that is not valid JSON, or names an unknown option: reported at its place,
+      // not as the type errors its half-read options would give.
+      writeFileSync(join(dir, 'src', 'index.ts'), "import { defineExtension } from 'forge-extensions/guest';\nexport default defineExtension({ schema: 'type X { y: Int }', resolvers: {} });\n");
+      for (const [tsconfig, expected] of [
+        ['{ "compilerOptions": {\n', /^ {2}tsconfig\.json:2:1: error TS1005: '}' expected\.$/m],
+        ['{ "compilerOptions": { "strictt": true } }', /^ {2}tsconfig\.json:1:24: error TS5025: Unknown compiler option 'strictt'\. Did you mean 'strict'\?$/m],
+      ] as const) {
+        writeFileSync(join(dir, 'tsconfig.json'), tsconfig);
+        const bad = await forgeExt(['build'], dir);
+        assert.equal(bad.code, 1, bad.stderr);
+        assert.match(bad.stderr, /build failed: 1 problem in the source\n/);
+        assert.match(bad.stderr, expected);
+        assert.doesNotMatch(bad.stderr, /bundling|guest\/index\.d\.ts/);
+      }
     } finally {
       cleanup();
     }

@@ -25,7 +25,9 @@ const server = app.listen(port, async () => {
   await forge.host.ready();
   for (const s of forge.host.status()) console.log(`  ${s.name.padEnd(12)} ${s.state}${s.error ? `: ${s.error}` : ''}`);
   const { port: listening } = server.address() as AddressInfo;
-  console.log(`GraphQL API and GraphiQL: http://localhost:${listening}/graphql`);
+  // GraphiQL is off by default under NODE_ENV=production (a browser gets a page saying so).
+  const graphiql = process.env['NODE_ENV'] !== 'production' ? ' and GraphiQL' : ' (GraphiQL off: NODE_ENV=production)';
+  console.log(`GraphQL API${graphiql}: http://localhost:${listening}/graphql`);
 });
 
 // Stop accepting connections and let the requests in progress finish (each extension call ends

@@ -105,7 +105,9 @@ export const resolveBatch = (r) => ext.resolveBatch(r);
   if (!component) {
     onStep?.('componentize');
     component = await componentizeModule(code, wit);
-    if (cacheDir) await storeCached(cacheDir, key, component);
+    // The cache only saves time: a cache that cannot be written (read-only node_modules) does
+    // not fail the build.
+    if (cacheDir) await storeCached(cacheDir, key, component).catch(() => undefined);
   }
 
   onStep?.('write');
@@ -113,8 +115,14 @@ export const resolveBatch = (r) => ext.resolveBatch(r);
   const existing = await readFile(out).catch(() => undefined);
   if (!existing?.equals(component)) {
     const tmp = `${out}.tmp-${process.pid}`;
-    await writeFile(tmp, component);
-    await rename(tmp, out);
+    try {
+      await writeFile(tmp, component);
+      await rename(tmp, out);
+    } catch (e) {
+      // Not writable (permissions, read-only or full disk): a named error, no temporary file left.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw new BuildError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
   }
   return component.length;
 }

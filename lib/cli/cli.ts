@@ -93,6 +93,13 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`forge-ext ${name}: ${e.message}\n`);
       return e.exitCode;
     }
+    // A file the command could not read or write (a path under a file, no permission, a full
+    // disk): the user's to fix, so one line, not a stack trace.
+    const { code, syscall, path } = e as NodeJS.ErrnoException;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && syscall && path) {
+      process.stderr.write(`forge-ext ${name}: cannot ${syscall} ${path}: ${code}\n`);
+      return 1;
+    }
     throw e;
   }
 }

@@ -6,6 +6,8 @@ interface PackageJson {
   version: string;
   engines: { node: string };
   dependencies?: Record<string, string>;
+  /** npm's install-script approvals (npm 11: scripts not listed are warned about). */
+  allowScripts?: Record<string, boolean>;
 }
 
 /** Read once, from the package root (three levels above `dist/lib/cli/`). */

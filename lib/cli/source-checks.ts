@@ -29,6 +29,8 @@ export interface SourceProblem {
   line: number;
   column: number;
   message: string;
+  /** Not a mistake: something the build could not check (printed, the build goes on). */
+  note?: true;
 }
 
 /** `path:line:column: message`, the path relative to the working directory (as `tsc` and esbuild print it). */
@@ -43,6 +45,7 @@ export async function checkSource(entry: string, name: string): Promise<SourcePr
   const configPath = ts.findConfigFile(dirname(entryPath), ts.sys.fileExists);
   const typed = configPath !== undefined || /\.[cm]?tsx?$/.test(entryPath);
   const { options, rootNames, problems } = configPath ? readConfig(ts, configPath, entryPath) : { options: defaultOptions(ts), rootNames: [entryPath], problems: [] as SourceProblem[] };
+  if (problems.length > 0) return problems; // the tsconfig itself is wrong
   options.noEmit = true;
   options.paths = { ...options.paths, 'forge-extensions/guest': [GUEST_SDK_TYPES] };
   const program = ts.createProgram({ rootNames, options });
@@ -78,6 +81,14 @@ function readConfig(ts: typeof TS, configPath: string, entryPath: string) {
     onUnRecoverableConfigFileDiagnostic: (d) => problems.push({ file: configPath, line: 1, column: 1, message: ts.flattenDiagnosticMessageText(d.messageText, ' ') }),
   });
   if (!parsed) return { options: defaultOptions(ts), rootNames: [entryPath], problems };
+  // A tsconfig with errors (bad JSON, unknown option) is the problem to report, not the
+  // confusing type errors its half-read options give.
+  for (const d of ts.getConfigFileParsingDiagnostics(parsed)) {
+    // 18003 "no inputs were found": the entry is checked anyway.
+    if (d.category !== ts.DiagnosticCategory.Error || d.code === 18003) continue;
+    const at = d.file && d.start !== undefined ? position(ts, d.file, d.start) : { line: 1, column: 1 };
+    problems.push({ file: d.file?.fileName ?? configPath, ...at, message: `error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}` });
+  }
   const rootNames = parsed.fileNames.includes(entryPath) ? parsed.fileNames : [...parsed.fileNames, entryPath];
   return { options: parsed.options, rootNames, problems };
 }
@@ -100,8 +111,13 @@ function definitionProblems(ts: typeof TS, source: TS.SourceFile, checker: TS.Ty
     if (ts.isCallExpression(node) && /(^|\.)defineExtension$/.test(node.expression.getText(source)) && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
       const definition = node.arguments[0];
       const property = (key: string) => definition.properties.find((p): p is TS.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText(source) === key);
-      const literal = sdlLiteral(ts, property('schema')?.initializer, checker);
-      if (!literal) return;
+      const schema = property('schema')?.initializer;
+      const literal = sdlLiteral(ts, schema, checker);
+      if (!literal) {
+        // Said, so that a silent build is not taken for a checked SDL.
+        if (schema) problems.push({ file: source.fileName, ...position(ts, source, schema.getStart(source)), message: 'note: the schema is computed when the extension runs, so the build cannot check it or the resolver keys; `forge-ext check <file.wasm>` does', note: true });
+        return;
+      }
       // The SDL as the host will see it, and where each of its characters sits in the file:
       // the raw text between the quotes, when it has no escapes (else: the literal's start).
       const sdl = literal.text;

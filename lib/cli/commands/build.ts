@@ -1,5 +1,5 @@
 /** `forge-ext build [entry]`: JavaScript/TypeScript extension -> `<name>.wasm`. */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { assertExtensionName } from '../../data/names.js';
 import { buildExtension, BuildError } from '../build-extension.js';
@@ -25,7 +25,7 @@ rebuild does not rewrite <file> (a watching host does not reload).
 Options:
   --out <file>    where to write the component (default: <name>.wasm); written atomically,
                   so a watching host reloads the complete file once; missing directories
-                  are created
+                  are created; an existing file that is not WebAssembly is never replaced
   --name <name>   the extension name (default: package.json "name", else the directory name)
   --no-cache      componentize even when an identical build is cached
 
@@ -36,6 +36,7 @@ Every source problem is reported as file:line:column, and the build stops (exit 
     const entry = entryArg ?? ['src/index.ts', 'src/index.js', 'index.ts', 'index.js'].find((f) => existsSync(f));
     if (!entry) throw new CliError('no entry module: pass one, or create src/index.ts', 2);
     if (!existsSync(entry)) throw new CliError(`entry module ${entry} does not exist`, 2);
+    if (statSync(entry).isDirectory()) throw new CliError(`entry module ${entry} is a directory; give its file (like ${join(entry, 'index.ts')})`, 2);
     const name = (options['name'] as string | undefined) ?? packageName() ?? basename(process.cwd());
     try {
       assertExtensionName(name);
@@ -47,14 +48,17 @@ Every source problem is reported as file:line:column, and the build stops (exit 
     const bar = progress();
     try {
       bar.step(STEPS.check);
-      const problems = await checkSource(entry, name);
+      const found = await checkSource(entry, name);
+      const problems = found.filter((p) => !p.note);
+      const notes = found.filter((p) => p.note).map((p) => `${formatProblem(p)}\n`);
       if (problems.length > 0) {
         bar.fail();
-        throw new CliError(`build failed: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the source\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+        throw new CliError(`build failed: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the source\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}${notes.map((n) => `\n  ${n.trimEnd()}`).join('')}`);
       }
       const cacheDir = options['no-cache'] ? undefined : join(process.cwd(), 'node_modules', '.cache', 'forge-ext');
       const bytes = await buildExtension({ entry, out, cacheDir, onStep: (step) => bar.step(STEPS[step]) });
       bar.done(`built ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+      process.stderr.write(notes.join(''));
       return 0;
     } catch (e) {
       bar.fail();
@@ -66,14 +70,28 @@ Every source problem is reported as file:line:column, and the build stops (exit 
 
 /**
  * Makes sure `out` can be written before the seconds of componentizing: creates its missing
- * directories; refuses (exit 2) a path that is a directory or under a file.
+ * directories; refuses (exit 2) a path that is a directory, under a file, or a file that is not
+ * WebAssembly (never overwrites the user's source or config).
  */
 function prepareOutput(out: string, name: string): void {
   if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out} is a directory; give a file name (like ${name}.wasm)`, 2);
+  // Only a previous build is replaced: `--out src/index.ts` (a slip) must not destroy the source.
+  if (existsSync(out) && statSync(out).size > 0 && !isWebAssembly(out)) throw new CliError(`--out ${out} exists and is not a WebAssembly file; refusing to overwrite it`, 2);
   try {
     mkdirSync(dirname(out), { recursive: true });
   } catch (e) {
     throw new CliError(`cannot create the directory of --out ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+  }
+}
+
+/** Whether `path` starts with the WebAssembly magic number `\0asm`. */
+function isWebAssembly(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && head.equals(Buffer.from('\0asm', 'latin1'));
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -17,7 +17,8 @@ import { inSandbox, parseConfig, readComponent } from '../sandbox.js';
 export const check: Command = {
   usage: 'check <file.wasm> [--config <json>] [--schema <app.graphql>]',
   summary: 'load an extension in a throw-away sandbox and validate it',
-  help: `Loads the component as a host would (worker isolation, deny-by-default WASI) with a temporary
+  help: `Loads the component as a host would (deny-by-default WASI; in a worker thread, where a host
+runs it in its own process by default: the checks are the same) with a temporary
 database: validates the binary and its imports, runs init, migrate and get-schema, validates
 the SDL and, for an extension built with the guest SDK, matches every resolver key against
 it. Prints its imports, exports and schema; exits 1 with the precise problem.

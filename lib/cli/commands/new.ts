@@ -1,6 +1,6 @@
 /** `forge-ext new <name>`: scaffold an extension project that builds and passes its test. */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { assertExtensionName } from '../../data/names.js';
 import { typePrefix } from '../../schema/namespace.js';
@@ -37,10 +37,16 @@ Options:
     const dir = resolve((options['dir'] as string | undefined) ?? name!);
     if (existsSync(dir)) throw new CliError(`${dir} already exists`, 2);
     const sdk = dependencySpec((options['sdk'] as string | undefined) ?? `^${PACKAGE.version}`);
-    for (const [file, content] of Object.entries(files(name!, sdk))) {
-      const path = join(dir, file);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, content);
+    try {
+      for (const [file, content] of Object.entries(files(name!, sdk))) {
+        const path = join(dir, file);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, content);
+      }
+    } catch (e) {
+      // `dir` did not exist: nothing of the user's is in it, and half a project helps no one.
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw e;
     }
     process.stdout.write(`✓ created ${dir}\n\n  cd ${dir}\n  npm install\n  npm test          # builds ${name}.wasm and tests it\n  npx forge-ext serve .\n`);
     return 0;
@@ -48,16 +54,20 @@ Options:
 };
 
 /**
- * The `--sdk` spec as package.json should hold it. npm reads a spec that starts with `./`, `../`,
- * `/` or `~/`, or names a `.tgz`, as a path relative to the project; the user wrote it relative
- * to where they ran `new`, so it becomes an absolute `file:` spec.
+ * The `--sdk` spec as package.json should hold it. npm reads a spec that starts with `file:`, `./`,
+ * `../`, `/` or `~/`, or names a `.tgz`, as a path relative to the project; the user wrote it
+ * relative to where they ran `new`, so it becomes an absolute `file:` spec (and must exist).
  */
 function dependencySpec(spec: string): string {
   if (spec === '') throw new CliError('--sdk needs a value (a version range, a tarball or a directory)', 2);
-  if (/^(file:|[a-z+]+:\/\/|git[+@:]|github:|npm:|workspace:)/.test(spec)) return spec;
-  const isPath = /^(\.{1,2}(\/|$)|\/|~\/)/.test(spec) || /\.(tgz|tar\.gz)$/.test(spec);
+  // What npm could never install (a shell fragment, an option, a control character) is refused
+  // here, not by the user's first `npm install` in the new project.
+  if (spec.startsWith('-') || /[\0-\x1f;&$`'"]/.test(spec)) throw new CliError(`--sdk ${JSON.stringify(spec)} is not a dependency spec npm takes (a version range, a tarball, a directory, a git URL)`, 2);
+  const local = spec.startsWith('file:') ? spec.slice('file:'.length) : spec;
+  if (local === spec && /^([a-z+]+:\/\/|git[+@:]|github:|npm:|workspace:)/.test(spec)) return spec;
+  const isPath = local !== spec || /^(\.{1,2}(\/|$)|\/|~\/)/.test(spec) || /\.(tgz|tar\.gz)$/.test(spec);
   if (!isPath) return spec;
-  const path = spec.startsWith('~/') ? join(process.env['HOME'] ?? '~', spec.slice(2)) : spec;
+  const path = local.startsWith('~/') ? join(process.env['HOME'] ?? '~', local.slice(2)) : local;
   if (!existsSync(path)) throw new CliError(`--sdk ${spec}: no such file or directory (build one with \`npm pack\` in a forge-extensions checkout)`, 2);
   return `file:${isAbsolute(path) ? path : resolve(path)}`;
 }
@@ -80,6 +90,9 @@ export function files(name: string, sdk = `^${PACKAGE.version}`): Record<string,
           serve: 'forge-ext serve .',
         },
         devDependencies: { 'forge-extensions': sdk, typescript: PACKAGE.dependencies?.typescript ?? '5.9.3' },
+        // The same install-script approvals as this package: better-sqlite3 builds its addon,
+        // esbuild's postinstall is not needed; npm 11 warns on every install without them.
+        allowScripts: PACKAGE.allowScripts ?? {},
       },
       null,
       2,
