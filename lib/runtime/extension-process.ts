@@ -12,6 +12,7 @@ import type { BackendSpec } from './backend.js';
 import { serveInstance, type InstanceReply, type InstanceRequest } from './instance-server.js';
 import { limitMemory } from './memory-limit.js';
 import { NativeGuard } from './native-guard.js';
+import { WATCHDOG_RESOURCE_LIMITS } from './wire.js';
 
 /** {@link BackendSpec} as it crosses the IPC channel: compiled modules cannot, their verified bytes can. */
 export type ProcessSpec = Omit<BackendSpec, 'modules'>;
@@ -22,7 +23,7 @@ const parent = process.ppid;
 new Worker(
   `const { workerData } = require('node:worker_threads');
    setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 500);`,
-  { eval: true, workerData: parent, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } },
+  { eval: true, workerData: parent, resourceLimits: WATCHDOG_RESOURCE_LIMITS },
 ).unref();
 process.on('disconnect', () => process.exit(0));
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, BackendSpec } from './backend.js';
 import type { ProcessSpec } from './extension-process.js';
 import { RemoteBackend, type Runner, type RunnerEvents } from './remote-backend.js';
-import type { CallFailure, GuestLogLine } from './wire.js';
+import { WATCHDOG_RESOURCE_LIMITS, type CallFailure, type GuestLogLine } from './wire.js';
 
 /** The JavaScript heap of an extension process, as a worker's `maxOldGenerationSizeMb`. */
 export const JS_HEAP_MB = 256;
@@ -41,17 +41,21 @@ export function processBackend(spec: BackendSpec & { processMemoryMb: number }, 
 }
 
 /**
- * VmData (KiB) of a bare Node process started as the children are: what the runtime itself
- * reserves before any extension code runs. It differs by Node line (measured: ~48 MiB on Node
- * 20; ~560 MiB on Node 24 and 26, which count V8's code range as data: with less, they abort
- * at start with "Failed to reserve virtual memory for CodeRange"), so it is measured, once per
- * host process, rather than assumed. Blocks the first process start for one Node start-up
- * (~40 ms). 0 where /proc is missing (the cap is then `processMemoryMb` alone).
+ * VmData (KiB) of a bare Node process started as the children are, with its watchdog thread
+ * running: what the runtime itself reserves before any extension code runs. It differs by Node
+ * line (measured: ~55 MiB on Node 20; ~1.1 GiB on Node 26, which counts V8's code range of each
+ * thread as data: with less, it aborts at start with "Failed to reserve virtual memory for
+ * CodeRange"), so it is measured, once per host process, rather than assumed. Blocks the first
+ * process start for one Node start-up (~50 ms). 0 where /proc is missing (the cap is then
+ * `processMemoryMb` alone).
  */
 let baselineKb: number | undefined;
 export function nodeBaselineKb(): number {
   if (baselineKb !== undefined) return baselineKb;
-  const probe = `process.stdout.write(/VmData:\\s*(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0')`;
+  const probe = `new (require('node:worker_threads').Worker)('', { eval: true, resourceLimits: ${JSON.stringify(WATCHDOG_RESOURCE_LIMITS)} }).on('online', () => {
+    process.stdout.write(/VmData:\\s*(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0');
+    process.exit(0);
+  })`;
   try {
     baselineKb = Number(execFileSync(process.execPath, [`--max-old-space-size=${JS_HEAP_MB}`, '-e', probe], { env: {}, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] })) || 0;
   } catch {

@@ -80,3 +80,10 @@ export interface GuestLogLine {
   message: string;
   source: 'log' | 'stdout' | 'stderr';
 }
+
+/**
+ * The resource limits of an extension process's watchdog thread (extension-process.ts). The
+ * host starts one the same way when it measures what the Node runtime reserves
+ * (process-backend.ts): on Node 24 and later every thread reserves its own code range.
+ */
+export const WATCHDOG_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } as const;
