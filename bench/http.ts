@@ -89,7 +89,7 @@ export async function runHttp(seedFile: string): Promise<{ results: HttpResult[]
       const dataDir = freshDir('http', variant);
       copySeed(seedFile, dataDir);
       let extDir = emptyExtDir;
-      if (variant === 'inline' || variant === 'process' || variant.startsWith('worker')) {
+      if (servesExtension(variant)) {
         extDir = join(WORK, 'http', `${variant}-extensions`);
         mkdirSync(extDir, { recursive: true });
         copyFileSync(fixturePath('issues'), join(extDir, 'issues.wasm'));
@@ -104,7 +104,7 @@ export async function runHttp(seedFile: string): Promise<{ results: HttpResult[]
     for (const { variant } of runs) {
       const curve: number[] = [];
       // Plain JavaScript warms up in a second or two; the guests need much longer.
-      const seconds = variant === 'inline' || variant === 'process' || variant.startsWith('worker') ? settings.serverWarmup : Math.min(3, settings.serverWarmup);
+      const seconds = servesExtension(variant) ? settings.serverWarmup : Math.min(3, settings.serverWarmup);
       await check(servers.get(variant)!.url, warmScenario, expected, variant);
       await load(servers.get(variant)!.url, warmScenario, seconds, curve);
       warmup.push({ variant, scenario: warmScenario.id, perSecond: curve });
@@ -258,4 +258,9 @@ export function httpReport({ results, warmup }: { results: HttpResult[]; warmup:
     '',
     targetTable,
   ].join('\n');
+}
+
+/** The variants that serve the `issues` extension (the others serve plain JavaScript resolvers). */
+function servesExtension(variant: Variant): boolean {
+  return variant === 'inline' || variant === 'process' || variant.startsWith('worker');
 }
