@@ -21,7 +21,7 @@ import Database from 'better-sqlite3';
 import { databasePath } from './names.js';
 import { assertSqlAllowed } from './sql-guard.js';
 import { splitStatements } from './sql-tokens.js';
-import { bindArguments, jsonBytes, parseParams, toJsonInteger, toJsonRow } from './json-values.js';
+import { bindArguments, jsonBytes, parseParams, toJsonInteger, toJsonRow, type BoundParams } from './json-values.js';
 import { integrityFault, storageFaultOf, StorageFaultError, type StorageFault } from './storage-fault.js';
 import { assertNoTransactionControl, TransactionStateLost } from './transaction-check.js';
 
@@ -101,15 +101,33 @@ export class ExtensionDatabase {
 
   /** Runs one statement and returns its rows as JSON bytes (`[{...}, ...]`). */
   query(sql: string, params: Uint8Array): Uint8Array {
+    const result = this.run(sql, parseParams(params));
+    return jsonBytes('rows' in result ? result.rows : []);
+  }
+
+  /**
+   * Runs one statement with `params` (see `bindArguments`): the rows, JSON-ready (see
+   * json-values.ts), of a statement that returns data, else how many rows it changed. What the
+   * `query` import and the host's SQL resolvers both run.
+   */
+  run(sql: string, params: BoundParams): { rows: Record<string, unknown>[] } | { changes: number } {
     const { stmt, parameters } = this.#prepare(sql);
-    const args = bindArguments(parseParams(params), parameters);
-    if (!stmt.reader) {
-      this.#run(stmt, args);
-      return jsonBytes([]);
-    }
+    const args = bindArguments(params, parameters);
+    if (!stmt.reader) return { changes: this.#run(stmt, args).changes };
     const rows = this.#statement(() => stmt.all(...args) as Record<string, unknown>[]);
     for (const row of rows) toJsonRow(row);
-    return jsonBytes(rows);
+    return { rows };
+  }
+
+  /**
+   * Prepares (and checks, as any statement) `sql` without running it: its result columns' names
+   * (undefined for a statement that returns no data), its parameters by SQLite's index (see
+   * `SqlStatement.parameters`), and whether it only reads (`sqlite3_stmt_readonly`).
+   */
+  describe(sql: string): { columns: string[] | undefined; parameters: ReadonlyArray<string | null>; readonly: boolean } {
+    const { stmt, parameters } = this.#prepare(sql);
+    const columns = stmt.reader ? this.#sqlite(() => stmt.columns().map((c) => c.name)) : undefined;
+    return { columns, parameters, readonly: stmt.readonly };
   }
 
   /** Runs one statement and returns `{"changes":n,"lastInsertRowid":n}` as JSON bytes. */

@@ -7,6 +7,8 @@ import { ExtensionDatabase } from '../data/database.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { GuestInstance, InstanceCallError, storageFailure, type InstanceSpec } from './instance.js';
 import { NativeGuard } from './native-guard.js';
+import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
+import { SqlResolvers } from './sql-resolvers.js';
 import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
 
 export interface Backend {
@@ -20,12 +22,14 @@ export interface Backend {
 export interface BackendSpec extends InstanceSpec {
   dataDir: string;
   timeoutMs: number;
+  /** The SDL this version's first start returned: set for further instances of it (`workers` > 1). */
+  sdl?: string;
 }
 
 /** A lifecycle step failed: which one, and how. */
 export class StartError extends InstanceCallError {
   constructor(
-    readonly step: 'database' | 'instantiate' | 'init' | 'migrate' | 'get-schema',
+    readonly step: 'database' | 'instantiate' | 'init' | 'migrate' | 'get-schema' | 'sql-resolvers',
     cause: InstanceCallError,
   ) {
     super(cause.failure);
@@ -34,14 +38,16 @@ export class StartError extends InstanceCallError {
 
 /**
  * Opens the database, creates the instance and runs the lifecycle: the one sequence every
- * backend runs (on the main thread, a worker thread or a child process). A `restart` (a fresh
- * runner after a timeout) only runs `init`: this version's migrations already ran. On failure
+ * backend runs (on the main thread, a worker thread or a child process): a new version's SQL
+ * resolvers (`@sql` in its SDL) are checked against the migrated database. A `restart` (a fresh
+ * runner after a timeout) only runs `init`, and takes the SQL resolvers from the SDL the first
+ * start returned (`restart.sdl`): this version's migrations and checks already ran. On failure
  * nothing stays open.
  */
 export async function startInstance(
   spec: BackendSpec,
   log: (line: GuestLogLine) => void,
-  restart = false,
+  restart?: { sdl: string },
   guard = new NativeGuard(),
 ): Promise<{ instance: GuestInstance; db: ExtensionDatabase; sdl: string }> {
   let db: ExtensionDatabase;
@@ -56,11 +62,17 @@ export async function startInstance(
     const instance = await GuestInstance.create(spec, db, log, guard);
     step = 'init';
     instance.init();
-    if (restart) return { instance, db, sdl: '' };
+    if (restart) {
+      instance.useSqlResolvers(new SqlResolvers(sqlFieldsOf(restart.sdl)), false);
+      return { instance, db, sdl: restart.sdl };
+    }
     step = 'migrate';
     instance.migrate();
     step = 'get-schema';
-    return { instance, db, sdl: instance.getSchema() };
+    const sdl = instance.getSchema();
+    step = 'sql-resolvers';
+    instance.useSqlResolvers(new SqlResolvers(sqlFieldsOf(sdl)), true);
+    return { instance, db, sdl };
   } catch (e) {
     guard.native(() => db.close());
     throw new StartError(step, callFailure(e));
@@ -71,6 +83,7 @@ export async function startInstance(
 function callFailure(e: unknown): InstanceCallError {
   if (e instanceof InstanceCallError) return e;
   if (e instanceof StorageFaultError) return new InstanceCallError(storageFailure(e.fault));
+  if (e instanceof SqlFieldError) return new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
   return new InstanceCallError({ code: 'EXTENSION_CRASHED', message: (e as Error).message });
 }
 

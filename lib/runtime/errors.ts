@@ -85,6 +85,8 @@ export type LoadStep =
   | 'init'
   | 'migrate'
   | 'get-schema'
+  /** Checking the SQL resolvers the SDL declares (`@sql`) against the migrated database. */
+  | 'sql-resolvers'
   | 'compose';
 
 /** Loading failed at `step`; nothing of this version is serving. */

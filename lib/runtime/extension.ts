@@ -22,6 +22,7 @@ import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance.js';
 import type { RequestBudget } from './request-budget.js';
+import type { SqlField } from './sql-fields.js';
 import type { Isolation, Limits, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
@@ -80,6 +81,8 @@ export interface ExtensionParts {
   limits: Limits;
   /** The started instance, and (worker isolation) more of them, started on first use. */
   backends: Backend[];
+  /** The SQL resolvers its SDL declares, by `Type.field` (see sql-fields.ts). @default none */
+  sqlFields?: ReadonlyMap<string, SqlField>;
 }
 
 /**
@@ -102,6 +105,11 @@ export class Extension extends EventEmitter {
   /** The `forge:extension` contract version it was built against. */
   readonly contractVersion: string;
   readonly limits: Readonly<Limits>;
+  /**
+   * The fields its SDL declares with `@sql`, by `Type.field` (its own type names): the host runs
+   * their statements in the extension's isolation, no guest code (see sql-fields.ts).
+   */
+  readonly sqlFields: ReadonlyMap<string, SqlField>;
   readonly stats: ExtensionStats = { calls: 0, fields: 0, crashes: 0, timeouts: 0, refused: 0 };
 
   readonly #backends: Backend[];
@@ -123,6 +131,7 @@ export class Extension extends EventEmitter {
     this.isolation = parts.isolation;
     this.contractVersion = parts.contractVersion;
     this.limits = parts.limits;
+    this.sqlFields = parts.sqlFields ?? new Map();
     this.#backends = parts.backends;
     this.#idle = [...parts.backends].reverse();
     this.#encoder = new FieldEncoder(parts.name, parts.limits);

@@ -10,7 +10,8 @@ import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
 
 /** Messages the host sends. `spec` comes with `start` where it cannot be handed over at spawn (process). */
 export type InstanceRequest =
-  | { id: number; op: 'start'; restart: boolean; spec?: unknown }
+  /** `restart`: a fresh instance of a version that started before (init only), with the SDL that start returned. */
+  | { id: number; op: 'start'; restart?: { sdl: string }; spec?: unknown }
   | { id: number; op: 'resolve'; requests: WireRequest[]; write: boolean }
   | { id: number; op: 'close' };
 

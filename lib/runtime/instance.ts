@@ -13,6 +13,8 @@ import { TransactionStateLost } from '../data/transaction-check.js';
 import { createGuestLog } from './guest-log.js';
 import type { LogLevel } from './logger.js';
 import { NativeGuard } from './native-guard.js';
+import { SqlFieldError } from './sql-fields.js';
+import type { SqlResolvers } from './sql-resolvers.js';
 import { createWasi } from './wasi.js';
 import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
 
@@ -76,6 +78,8 @@ export class GuestInstance {
   #memories: WebAssembly.Memory[] = [];
   /** Set once `init` succeeded: a re-created instance must be initialised again. */
   #initialized = false;
+  /** The extension's SQL resolvers (see {@link useSqlResolvers}). */
+  #sql: SqlResolvers | undefined;
   /** Marks native database code for worker isolation (a no-op elsewhere). */
   readonly #guard: NativeGuard;
   /**
@@ -118,6 +122,23 @@ export class GuestInstance {
     this.#lifecycle('migrate', (g) => this.#inDatabase('write', () => g.migrate(this.#db.fileName)));
   }
 
+  /**
+   * From now on, fields of `sql` are resolved by their statements, not by the guest. With
+   * `check` (a new version), the statements are first checked against the database: throws
+   * {@link InstanceCallError} (`EXTENSION_ERROR`, the message naming `Type.field`) for one that does not fit.
+   */
+  useSqlResolvers(sql: SqlResolvers, check: boolean): void {
+    if (check) {
+      try {
+        sql.check(this.#db, (fn) => this.#guard.native(fn));
+      } catch (e) {
+        if (e instanceof SqlFieldError) throw new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
+        throw this.#crashed(e, 'the check of its SQL resolvers');
+      }
+    }
+    this.#sql = sql;
+  }
+
   /** `get-schema()`. */
   getSchema(): string {
     const sdl = this.#lifecycle('get-schema', (g) => this.#inDatabase('read', () => g.getSchema()));
@@ -132,9 +153,8 @@ export class GuestInstance {
    * `write` runs it in a transaction (a `Mutation` field): committed only if every result is `ok`.
    */
   resolve(requests: WireRequest[], write: boolean): WireResult[] {
-    const guest = this.#ensureInstance();
     this.#capHit = undefined;
-    const run = (): WireResult[] => this.#callResolve(guest, requests);
+    const run = (): WireResult[] => this.#callResolve(requests);
     try {
       let results: WireResult[] = [];
       if (!write) results = this.#inDatabase('read', run);
@@ -164,7 +184,29 @@ export class GuestInstance {
     if (fault) throw new InstanceCallError(storageFailure(fault));
   }
 
-  #callResolve(guest: GuestExports, requests: WireRequest[]): WireResult[] {
+  /**
+   * Answers `requests`: SQL resolvers run here, in the call's transaction; the rest go to the
+   * guest (instantiated only if any do), in one call.
+   */
+  #callResolve(requests: WireRequest[]): WireResult[] {
+    const sql = this.#sql;
+    const guestIndices = sql ? requests.flatMap((r, i) => (sql.fieldOf(r) ? [] : [i])) : undefined;
+    if (!sql || guestIndices!.length === requests.length) return this.#callGuest(this.#ensureInstance(), requests);
+    const results: WireResult[] = new Array(requests.length);
+    const sqlIndices = requests.flatMap((r, i) => (sql.fieldOf(r) ? [i] : []));
+    sql.resolve(this.#db, (fn) => this.#guard.native(fn), requests, sqlIndices, results);
+    for (const i of sqlIndices) {
+      const r = results[i]!;
+      if ('ok' in r) results[i] = this.#checkSize(r.ok);
+    }
+    if (guestIndices!.length > 0) {
+      const answers = this.#callGuest(this.#ensureInstance(), guestIndices!.map((i) => requests[i]!));
+      guestIndices!.forEach((i, k) => (results[i] = answers[k]!));
+    }
+    return results;
+  }
+
+  #callGuest(guest: GuestExports, requests: WireRequest[]): WireResult[] {
     if (requests.length === 1) {
       try {
         return [this.#checkSize(guest.resolveField(requests[0]!))];

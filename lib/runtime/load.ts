@@ -17,6 +17,7 @@ import { ExtensionLoadError, messageOf } from './errors.js';
 import { Extension } from './extension.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { processBackend } from './process-backend.js';
+import { sqlFieldsOf } from './sql-fields.js';
 import { DEFAULT_LIMITS, type GuestLogLine, type Isolation, type Limits } from './wire.js';
 import { workerBackend } from './worker-backend.js';
 
@@ -132,9 +133,9 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     ...(config ? { config } : {}),
   };
   const log = ({ level, message, source: from }: GuestLogLine) => logger[level]({ extension: name, source: from }, message);
-  const newBackend = (): Backend =>
+  const newBackend = (spec: BackendSpec): Backend =>
     isolation === 'inline' ? new InlineBackend(spec, log) : isolation === 'worker' ? workerBackend(spec, log) : processBackend({ ...spec, processMemoryMb: limits.processMemoryMb }, log);
-  const backend = newBackend();
+  const backend = newBackend(spec);
   const { signal } = options;
   const abort = () => void backend.close();
   signal?.addEventListener('abort', abort, { once: true });
@@ -151,7 +152,7 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     signal?.removeEventListener('abort', abort);
   }
   // More instances only off the main thread: inline calls run one at a time on this thread.
-  const more = isolation === 'inline' ? [] : Array.from({ length: workers - 1 }, newBackend);
+  const more = isolation === 'inline' ? [] : Array.from({ length: workers - 1 }, () => newBackend({ ...spec, sdl }));
   const extension = new Extension({
     name,
     version: compiled.sha256,
@@ -161,6 +162,8 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     contractVersion: compiled.info.contractVersion,
     limits,
     backends: [backend, ...more],
+    // The instance checked these declarations at start: they parse.
+    sqlFields: sqlFieldsOf(sdl),
   });
   extension.on('storage', (fault: StorageFault) =>
     logger.error({ extension: name, sqliteCode: fault.sqliteCode, storage: fault.kind }, `extension ${name}: ${fault.message}`),

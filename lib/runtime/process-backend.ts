@@ -37,7 +37,7 @@ process.once('exit', () => {
 /** The spec's `processMemoryMb` is the child's OS memory cap (`limits.processMemoryMb`). */
 export function processBackend(spec: BackendSpec & { processMemoryMb: number }, log: (line: GuestLogLine) => void): Backend {
   const { modules: _compiled, ...wire } = spec;
-  return new RemoteBackend((events) => spawnProcess(wire, spec.processMemoryMb, events), spec.timeoutMs, log);
+  return new RemoteBackend((events) => spawnProcess(wire, spec.processMemoryMb, events), spec.timeoutMs, log, spec.sdl);
 }
 
 /**

@@ -75,16 +75,24 @@ export class RemoteBackend implements Backend {
   #nextId = 1;
   #closed = false;
 
+  /** The SDL of this version (what `start` returned): a restart's instance takes its SQL resolvers from it. */
+  #sdl: string;
+
+  /** `sdl`: for an instance of a version that another instance started (`workers` > 1). */
   constructor(
     private readonly spawnRunner: SpawnRunner,
     private readonly timeoutMs: number,
     private readonly log: (line: GuestLogLine) => void,
-  ) {}
+    sdl = '',
+  ) {
+    this.#sdl = sdl;
+  }
 
   async start(): Promise<string> {
     this.#spawn();
     try {
-      const sdl = (await this.#send({ id: 0, op: 'start', restart: false }, { timeoutMs: START_TIMEOUT_MS, message: startTooLong })) as string;
+      const sdl = (await this.#send({ id: 0, op: 'start' }, { timeoutMs: START_TIMEOUT_MS, message: startTooLong })) as string;
+      this.#sdl = sdl;
       this.#ready = Promise.resolve();
       return sdl;
     } catch (e) {
@@ -105,7 +113,7 @@ export class RemoteBackend implements Backend {
   #restart(): void {
     const runner = this.#spawn();
     const deadline = { timeoutMs: START_TIMEOUT_MS, message: startTooLong, guestMs: this.timeoutMs };
-    const ready = this.#send({ id: 0, op: 'start', restart: true }, deadline).then(
+    const ready = this.#send({ id: 0, op: 'start', restart: { sdl: this.#sdl } }, deadline).then(
       () => undefined,
       (e: unknown) => {
         // A runner that cannot start serves nothing: the next call tries a new one.

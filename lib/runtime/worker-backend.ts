@@ -15,7 +15,7 @@ import type { GuestLogLine } from './wire.js';
 const CLOSE_GRACE_MS = 1000;
 
 export function workerBackend(spec: BackendSpec, log: (line: GuestLogLine) => void): Backend {
-  return new RemoteBackend((events) => spawnWorker(spec, events), spec.timeoutMs, log);
+  return new RemoteBackend((events) => spawnWorker(spec, events), spec.timeoutMs, log, spec.sdl);
 }
 
 function spawnWorker(spec: BackendSpec, events: RunnerEvents): Runner {

@@ -9,7 +9,7 @@
  * that fails any step is rejected on its own; the others still compose. `extendSchema` copies
  * the base types' configs, so the application's resolvers keep working untouched.
  */
-import { extendSchema, GraphQLError, GraphQLSchema, Kind, parse, validateSchema, type DocumentNode } from 'graphql';
+import { extendSchema, getNullableType, GraphQLError, GraphQLSchema, isLeafType, Kind, parse, validateSchema, type DocumentNode } from 'graphql';
 import { validateSDL } from 'graphql/validation/validate.js';
 import { dependencyOrder, usedTypes } from './order.js';
 import { namespaceSdl, typePrefix, type NamespacedSdl, type NamespaceMode } from './namespace.js';
@@ -94,6 +94,7 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
     try {
       checkClashes(namespaced, owner, typeOwner, fieldOwner);
       current = extend(current, namespaced);
+      checkSqlParentKeys(current, namespaced);
       for (const type of namespaced.ownTypes.values()) typeOwner.set(type, owner);
       for (const [type, fields] of namespaced.addedFields) for (const f of fields) fieldOwner.set(`${type}.${f}`, owner);
       for (const type of namespaced.ownTypes.values()) {
@@ -140,6 +141,21 @@ function extend(schema: GraphQLSchema, sdl: NamespacedSdl): GraphQLSchema {
   const invalid = validateSchema(next);
   if (invalid.length > 0) throw invalid[0]!;
   return next;
+}
+
+/**
+ * A keyed SQL resolver on an application's type (`extend type User { notes: ... @sql(parentKey: "id") }`)
+ * takes its parents' keys from a field of that type: it must exist and hold a single scalar value.
+ */
+function checkSqlParentKeys(schema: GraphQLSchema, sdl: NamespacedSdl): void {
+  for (const { type, field, parentKey, node } of sdl.sqlParentKeys) {
+    const parentType = schema.getType(type);
+    const keyField = parentType && 'getFields' in parentType ? parentType.getFields()[parentKey] : undefined;
+    if (!keyField) throw new GraphQLError(`${type}.${field} @sql: parentKey "${parentKey}" is not a field of ${type}`, { nodes: node });
+    if (!isLeafType(getNullableType(keyField.type))) {
+      throw new GraphQLError(`${type}.${field} @sql: parentKey "${parentKey}" must be a scalar or enum field of ${type}, not ${String(keyField.type)}`, { nodes: node });
+    }
+  }
 }
 
 /** The error text for an extension: its own type names (not prefixed), and where in its SDL. */

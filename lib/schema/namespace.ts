@@ -14,10 +14,12 @@ import {
   type ASTNode,
   type DefinitionNode,
   type DocumentNode,
+  type FieldDefinitionNode,
   type NameNode,
   type ObjectTypeDefinitionNode,
   type ObjectTypeExtensionNode,
 } from 'graphql';
+import { SQL_DIRECTIVE } from '../runtime/sql-fields.js';
 
 const TYPE_NODE_KINDS = [
   Kind.OBJECT_TYPE_DEFINITION,
@@ -47,6 +49,11 @@ export interface NamespacedSdl {
   addedFields: Map<string, string[]>;
   /** The schema type names of the roots, by the name the extension uses (`Query` -> `RootQuery`). */
   roots: Map<string, string>;
+  /**
+   * Keyed SQL resolvers (`@sql(..., parentKey:)`) on types the extension does not define: the
+   * schema type, the field, the parent field the key comes from (checked once the type is known).
+   */
+  sqlParentKeys: Array<{ type: string; field: string; parentKey: string; node: ASTNode }>;
 }
 
 /** The GraphQL-safe prefix for an extension name: `my-ext` -> `MyExt_`. */
@@ -106,8 +113,23 @@ export function namespaceSdl(document: DocumentNode, prefix: string, rootNames: 
   const rename = (node: NameNode): NameNode => ({ ...node, value: schemaName(node.value) });
   // Every named type definition or extension, and every reference to a type.
   const renameNode = <T extends { name: NameNode }>(node: T): T => ({ ...node, name: rename(node.name) });
-  const visitor = Object.fromEntries([...TYPE_NODE_KINDS, Kind.NAMED_TYPE].map((kind) => [kind, renameNode]));
+  const visitor: Record<string, unknown> = Object.fromEntries([...TYPE_NODE_KINDS, Kind.NAMED_TYPE].map((kind) => [kind, renameNode]));
+  // `@sql` is the extension's business (the host runs it, lib/runtime/sql-fields.ts): it is not
+  // part of the served schema, whose clients must not see the extension's SQL.
+  visitor[Kind.FIELD_DEFINITION] = (node: FieldDefinitionNode) =>
+    node.directives?.some((d) => d.name.value === SQL_DIRECTIVE) ? { ...node, directives: node.directives.filter((d) => d.name.value !== SQL_DIRECTIVE) } : undefined;
   const renamed = visit({ ...document, definitions }, visitor);
+
+  const sqlParentKeys: NamespacedSdl['sqlParentKeys'] = [];
+  for (const def of definitions) {
+    if (def.kind !== Kind.OBJECT_TYPE_EXTENSION || ownTypes.has(def.name.value)) continue;
+    for (const field of def.fields ?? []) {
+      const parentKey = field.directives
+        ?.find((d) => d.name.value === SQL_DIRECTIVE)
+        ?.arguments?.find((a) => a.name.value === 'parentKey')?.value;
+      if (parentKey?.kind === Kind.STRING) sqlParentKeys.push({ type: schemaName(def.name.value), field: field.name.value, parentKey: parentKey.value, node: field });
+    }
+  }
 
   const addedFields = new Map<string, string[]>();
   for (const def of definitions) {
@@ -116,7 +138,7 @@ export function namespaceSdl(document: DocumentNode, prefix: string, rootNames: 
       addedFields.set(target, [...(addedFields.get(target) ?? []), ...(def.fields ?? []).map((f) => f.name.value)]);
     }
   }
-  return { document: renamed, ownTypes, addedFields, roots };
+  return { document: renamed, ownTypes, addedFields, roots, sqlParentKeys };
 }
 
 function asExtension(def: ObjectTypeDefinitionNode): ObjectTypeExtensionNode {

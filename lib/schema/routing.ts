@@ -28,6 +28,7 @@ import {
   type GraphQLTypeResolver,
 } from 'graphql';
 import type { Extension } from '../runtime/extension.js';
+import type { SqlField } from '../runtime/sql-fields.js';
 import { BadAnswerError, Boundary, type Peer } from './boundary.js';
 import { hasOwn, shown } from './plain-values.js';
 import { registerBudgetPlan, requestBudget } from './budget.js';
@@ -84,6 +85,7 @@ export function attachResolvers(
         callFields.get(typeName)!.set(fieldName, entry.name);
         field.resolve = callResolver(ext, boundary, field, {
           typeName: peer.toLocal(typeName),
+          sql: ext.sqlFields.get(`${peer.toLocal(typeName)}.${fieldName}`),
           root: isRoot,
           baseParent: !isRoot,
           write: typeName === mutationRoot,
@@ -98,7 +100,7 @@ export function attachResolvers(
       const type = schema.getType(global);
       if (isObjectType(type)) {
         for (const [fieldName, field] of Object.entries(type.getFields())) {
-          const call = callResolver(ext, boundary, field, { typeName: local, root: false, baseParent: false, write: false, peer, policy });
+          const call = callResolver(ext, boundary, field, { typeName: local, sql: ext.sqlFields.get(`${local}.${fieldName}`), root: false, baseParent: false, write: false, peer, policy });
           field.resolve = (source, args, context, info) => {
             if (source === null || typeof source !== 'object' || Array.isArray(source)) {
               throw new BadAnswerError(entry.name, `the answer for "${local}" must be an object, not ${shown(source)}`, source);
@@ -138,6 +140,8 @@ export function attachResolvers(
 interface CallOptions {
   /** The parent type as the extension names it. */
   typeName: string;
+  /** Resolved by the host's SQL resolver: it needs no context and, of the parent, only its key. */
+  sql: SqlField | undefined;
   root: boolean;
   write: boolean;
   /** The parent is an object of the application's (or another extension's): send only its schema fields. */
@@ -151,19 +155,26 @@ interface CallOptions {
 function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<unknown, unknown>, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
   return async (source, args, context, info) => {
     const budget = requestBudget(info, ext.name);
+    const { sql } = options;
     // Serialized first (in the extension's names), then cut to what the schema shows.
-    const parent = options.root ? undefined : boundary.parent(info.parentType, source, options.peer);
+    const parent = options.root || (sql && !sql.key) ? undefined : boundary.parent(info.parentType, source, options.peer);
     const value = await ext.resolveField(
       {
         typeName: options.typeName,
         fieldName: field.name,
         arguments: boundary.arguments(field, args),
-        parent: options.baseParent ? schemaFieldsOf(parent, info.parentType, info.schema) : parent,
-        context: grantedContext(ext.name, options.policy, context as Record<string, unknown> | null | undefined, typeof info.rootValue === 'object' ? info.rootValue : undefined),
+        parent: sql?.key ? keyOnly(parent, sql.key.parentField) : options.baseParent ? schemaFieldsOf(parent, info.parentType, info.schema) : parent,
+        ...(sql ? {} : { context: grantedContext(ext.name, options.policy, context as Record<string, unknown> | null | undefined, typeof info.rootValue === 'object' ? info.rootValue : undefined) }),
         ...(budget ? { budget } : {}),
       },
       { write: options.write },
     );
     return boundary.answer(field.type, value, options.peer);
   };
+}
+
+/** A SQL resolver's parent: its key field alone (as serialized), all the statement can use. */
+function keyOnly(parent: unknown, field: string): Record<string, unknown> | undefined {
+  if (parent === null || typeof parent !== 'object' || !hasOwn(parent, field)) return undefined;
+  return { [field]: (parent as Record<string, unknown>)[field] };
 }
