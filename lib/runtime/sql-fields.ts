@@ -23,7 +23,11 @@ export type SqlShape =
   | 'row'
   /** A list of an object type: every row, as objects. */
   | 'rows'
-  /** A scalar or enum: the first column of the first row (`null` without rows); for a statement returning no data, its changes (`Int`) or whether it changed any row (`Boolean`). */
+  /**
+   * A scalar or enum: the first column of the first row (of a keyed field: the first column
+   * besides the key column), `null` without rows; for a statement returning no data, its changes
+   * (`Int`) or whether it changed any row (`Boolean`).
+   */
   | 'value'
   /** A list of a scalar or enum: the first column of every row. */
   | 'values';
@@ -52,6 +56,11 @@ export interface SqlField {
   write: boolean;
   /** For an object result: its non-null fields that columns must provide (no arguments, no `@sql` of their own). */
   requiredColumns: string[];
+  /**
+   * For an object result: its `Boolean` fields (SQLite has no boolean: an INTEGER column answers
+   * them, `0` false and any other number true, as SQLite's own truth test).
+   */
+  booleanColumns: string[];
 }
 
 /** An `@sql` declaration the host refuses; the message names `Type.field`. */
@@ -114,6 +123,8 @@ export function sqlFieldsOf(sdl: string): Map<string, SqlField> {
         shape! === 'row' || shape! === 'rows'
           ? objects.get(resultType)!.filter((f) => f.type.kind === Kind.NON_NULL_TYPE && !f.arguments?.length && !f.directives?.some((d) => d.name.value === SQL_DIRECTIVE)).map((f) => f.name.value)
           : [];
+      const booleanColumns =
+        shape! === 'row' || shape! === 'rows' ? objects.get(resultType)!.filter((f) => unwrap(f.type).name === 'Boolean' && !unwrap(f.type).list).map((f) => f.name.value) : [];
       fields.set(where, {
         typeName,
         fieldName: def.name.value,
@@ -125,6 +136,7 @@ export function sqlFieldsOf(sdl: string): Map<string, SqlField> {
         arguments: (def.arguments ?? []).map((a) => a.name.value),
         write: typeName === 'Mutation',
         requiredColumns,
+        booleanColumns,
       });
     }
   }

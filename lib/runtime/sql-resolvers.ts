@@ -26,7 +26,7 @@ const decoder = new TextDecoder();
 
 export class SqlResolvers {
   readonly #fields: ReadonlyMap<string, SqlField>;
-  /** The first column of each statement that returns data (what a scalar field takes). */
+  /** The column each scalar field takes, by `Type.field` (see {@link valueColumn}). */
   readonly #firstColumn = new Map<string, string | undefined>();
 
   constructor(fields: ReadonlyMap<string, SqlField>) {
@@ -72,6 +72,9 @@ export class SqlResolvers {
           fail('the statement returns no rows (add RETURNING); only an Int or Boolean field can take its number of changes');
         }
         continue;
+      }
+      if ((field.shape === 'value' || field.shape === 'values') && valueColumn(field, info.columns) === undefined) {
+        fail(`the statement has no column besides the key column "${field.key!.column}" to answer with`);
       }
       const missing = (names: string[]) => names.filter((n) => !info.columns!.includes(n));
       if (field.key && missing([field.key.column]).length) fail(`key column "${field.key.column}" is not among the columns (${info.columns.join(', ')})`);
@@ -161,6 +164,7 @@ export class SqlResolvers {
     const rows = result.rows;
     try {
       for (const name of field.json) for (const row of rows) row[name] = parseJsonColumn(name, row[name]);
+      for (const name of field.booleanColumns) for (const row of rows) row[name] = asBoolean(row[name]);
     } catch (e) {
       return { err: (e as Error).message, code: 'EXTENSION_BAD_RESPONSE' };
     }
@@ -171,7 +175,7 @@ export class SqlResolvers {
         return { ok: jsonBytes(rows[0] ?? null) };
       case 'value':
       case 'values': {
-        const values = rows.map((row) => (first === undefined ? null : row[first]));
+        const values = rows.map((row) => (first === undefined ? null : field.resultType === 'Boolean' ? asBoolean(row[first]) : row[first]));
         return { ok: jsonBytes(field.shape === 'values' ? values : (values[0] ?? null)) };
       }
     }
@@ -183,9 +187,20 @@ export class SqlResolvers {
    */
   #firstColumnOf(db: ExtensionDatabase, native: Native, field: SqlField): string | undefined {
     if (field.shape !== 'value' && field.shape !== 'values') return undefined;
-    if (!this.#firstColumn.has(field.query)) this.#firstColumn.set(field.query, native(() => db.describe(field.query)).columns?.[0]);
-    return this.#firstColumn.get(field.query);
+    const id = `${field.typeName}.${field.fieldName}`;
+    if (!this.#firstColumn.has(id)) this.#firstColumn.set(id, valueColumn(field, native(() => db.describe(field.query)).columns ?? []));
+    return this.#firstColumn.get(id);
   }
+}
+
+/** The column a scalar field takes: the first one, after the key column of a keyed field. */
+function valueColumn(field: SqlField, columns: string[]): string | undefined {
+  return columns.find((c) => c !== field.key?.column);
+}
+
+/** SQLite's truth value of a number (0 is false); anything else is left for the boundary to judge. */
+function asBoolean(value: unknown): unknown {
+  return typeof value === 'number' ? value !== 0 : value;
 }
 
 function parseJsonColumn(name: string, value: unknown): unknown {
