@@ -136,7 +136,8 @@ export class GuestInstance {
         throw this.#crashed(e, 'the check of its SQL resolvers');
       }
     }
-    this.#sql = sql;
+    // Without any, the guest path stays exactly as it was.
+    this.#sql = sql.empty ? undefined : sql;
   }
 
   /** `get-schema()`. */

@@ -33,9 +33,14 @@ export class SqlResolvers {
     this.#fields = fields;
   }
 
-  /** Whether a request of `Type.field` is resolved here. */
+  /** No field is resolved here. */
+  get empty(): boolean {
+    return this.#fields.size === 0;
+  }
+
+  /** The SQL resolver of the request's field, if it has one. */
   fieldOf(request: WireRequest): SqlField | undefined {
-    return this.#fields.size === 0 ? undefined : this.#fields.get(`${request.typeName}.${request.fieldName}`);
+    return this.#fields.get(`${request.typeName}.${request.fieldName}`);
   }
 
   /**
