@@ -10,6 +10,8 @@
  * - `inline`/`worker`: the `issues` extension through our middleware in that isolation
  * - `worker-2`:      the same with two worker instances (`workers: 2`)
  * - `process`:       the `issues` extension in process isolation (the default)
+ * - `inline-guest`, `worker-guest`, `process-guest`: the same, with the extension's config
+ *   `guestResolvers: true` (its SDL without `@sql`: every field runs the guest's own resolver)
  *
  * Express, no body parser (both handlers read the stream), NODE_ENV=production, listening on
  * 127.0.0.1:0. Tells the parent `{ type: 'ready', url }`; answers `{ type: 'cpu' }` with its CPU
@@ -29,7 +31,7 @@ import { silentLogger } from '../lib/runtime/logger.js';
 import { HERE, isMain, settings, WORK } from './common.js';
 import { plainSchema } from './plain-server.js';
 
-export const VARIANTS = ['plain', 'plain-batched', 'native', 'inline', 'worker', 'worker-2', 'process'] as const;
+export const VARIANTS = ['plain', 'plain-batched', 'native', 'inline', 'worker', 'worker-2', 'process', 'inline-guest', 'worker-guest', 'process-guest'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 async function main(): Promise<void> {
@@ -48,13 +50,18 @@ async function main(): Promise<void> {
     case 'inline':
     case 'worker':
     case 'worker-2':
-    case 'process': {
+    case 'process':
+    case 'inline-guest':
+    case 'worker-guest':
+    case 'process-guest': {
+      const guest = variant.endsWith('-guest');
       const forge = forgeExtensions(extDir, {
         ...(variant === 'native'
           ? { schema: plainSchema(dbFile).schema }
           : variant === 'worker-2'
             ? { isolation: 'worker' as const, workers: 2 }
-            : { isolation: variant }),
+            : { isolation: variant.replace('-guest', '') as 'inline' | 'worker' | 'process' }),
+        ...(guest ? { extensions: { issues: { config: { guestResolvers: true } } } } : {}),
         dataDir,
         cacheDir,
         watch: false,

@@ -11,11 +11,10 @@ import type { ExtensionDatabase } from '../data/database.js';
 import { StorageFaultError, type StorageFault } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { createGuestLog } from './guest-log.js';
-import type { LogLevel } from './logger.js';
 import { NativeGuard } from './native-guard.js';
 import { SqlFieldError } from './sql-fields.js';
 import type { SqlResolvers } from './sql-resolvers.js';
-import { createWasi } from './wasi.js';
+import { hostImports } from './host-imports.js';
 import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
 
 /** The glue's exports, as jco generates them for the contract's world. */
@@ -311,7 +310,13 @@ export class GuestInstance {
           if (!m) throw new Error(`the glue asked for an unknown core module ${file}`);
           return m;
         },
-        this.#imports(),
+        hostImports({
+          db: this.#db,
+          log: this.#log,
+          guard: this.#guard,
+          processMemoryMb: this.#spec.processMemoryMb,
+          capHit: (failure) => (this.#capHit = failure),
+        }),
         (module, imports) => {
           const instance = new WebAssembly.Instance(module, imports);
           const memory = instance.exports['memory'];
@@ -324,42 +329,6 @@ export class GuestInstance {
     }
     if (this.#initialized) this.init();
     return this.#exports;
-  }
-
-  #imports(): Record<string, unknown> {
-    const db = this.#db;
-    const log = this.#log;
-    const guard = this.#guard;
-    const processMemoryMb = this.#spec.processMemoryMb;
-    // A host import answers `err` by throwing a *string*; anything else would trap the guest.
-    const asErr = <T>(fn: () => T): T => {
-      try {
-        return guard.native(fn);
-      } catch (e) {
-        if (processMemoryMb !== undefined && (e as { code?: string }).code === 'SQLITE_NOMEM') {
-          this.#capHit = {
-            code: 'EXTENSION_PROCESS_MEMORY_LIMIT',
-            message: `the database ran out of memory at the extension process's limit of ${processMemoryMb} MiB (limits.processMemoryMb)`,
-          };
-        }
-        throw e instanceof Error ? e.message : String(e);
-      }
-    };
-    return {
-      'forge:extension/database': {
-        query: (sql: string, params: Uint8Array) => asErr(() => db.query(sql, params)),
-        execute: (sql: string, params: Uint8Array) => asErr(() => db.execute(sql, params)),
-        executeBatch: (sql: string) => asErr(() => db.executeBatch(sql)),
-      },
-      'forge:extension/log': {
-        log: (level: LogLevel, message: string) => log({ level, message, source: 'log' }),
-      },
-      ...createWasi({
-        stdout: (message) => log({ level: 'info', message, source: 'stdout' }),
-        stderr: (message) => log({ level: 'warn', message, source: 'stderr' }),
-        capHit: (failure) => (this.#capHit = failure),
-      }),
-    };
   }
 }
 
