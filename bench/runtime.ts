@@ -29,6 +29,8 @@ import { loadExtension, type Extension, type FieldRequest, type Isolation } from
 import { inspectComponent } from '../lib/runtime/component-check.js';
 import { ComponentCompiler } from '../lib/runtime/compile.js';
 import { GuestInstance } from '../lib/runtime/instance.js';
+import { sqlFieldsOf } from '../lib/runtime/sql-fields.js';
+import { SqlResolvers } from '../lib/runtime/sql-resolvers.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { transpileComponent } from '../lib/runtime/transpile.js';
 import { DEFAULT_LIMITS } from '../lib/runtime/wire.js';
@@ -115,7 +117,10 @@ async function measureLoad(fixture: string): Promise<RuntimeLoad> {
   const instance = await time('instantiate', () => GuestInstance.create(spec, db, () => {}));
   await time('init', () => instance.init());
   await time('migrate (fresh db)', () => instance.migrate());
-  await time('get-schema', () => instance.getSchema());
+  const sdl = await time('get-schema', () => instance.getSchema());
+  // The load-time check of the SQL resolvers (@sql): parse the SDL, prepare every statement.
+  const sqlFields = await time('sql-resolvers: read @sql from the SDL', () => sqlFieldsOf(sdl));
+  await time(`sql-resolvers: check ${sqlFields.size} statements`, () => instance.useSqlResolvers(new SqlResolvers(sqlFields), true));
   db.close();
   // jco has run in this process now: what one more component costs to transpile.
   const transpiled = await time('transpile again, main thread (jco warm)', () => transpileComponent(bytes));
