@@ -16,7 +16,7 @@
  *                      (profiles land in bench/.work/prof/; summarise with dist/bench/profile.js)
  *   BENCH_CHILD_PROF   1: run the measuring child processes (runtime, startup, reload) under
  *                      --cpu-prof too (bench/.work/prof/children/)
- *   BENCH_VARIANTS     HTTP variants to run (default plain,plain-batched,native,inline,worker,worker-2)
+ *   BENCH_VARIANTS     HTTP variants to run (default: all of servers.ts's VARIANTS)
  *   BENCH_SCENARIOS    HTTP scenarios to run, by number (default 1,2,3,4)
  */
 import { fork } from 'node:child_process';
