@@ -43,3 +43,25 @@ export function extensionsDir(files: Record<string, string>): { dir: string; cle
  * each would transpile its fixtures again).
  */
 export const TEST_CACHE_DIR = join(BUILD_DIR, 'transpile-cache');
+
+/**
+ * The same component with a custom section appended (id 0, LEB size, name, payload): still a
+ * valid component, with another sha256, so the host treats it as a new version that must be
+ * transpiled again.
+ */
+export function withCustomSection(bytes: Uint8Array, tag: string): Buffer {
+  const name = Buffer.from('forge-test');
+  const body = Buffer.concat([leb(name.length), name, Buffer.from(tag)]);
+  return Buffer.concat([bytes, Buffer.from([0]), leb(body.length), body]);
+}
+
+function leb(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return Buffer.from(out);
+}

@@ -18,6 +18,7 @@ import { extensionNameFromFile } from '../data/names.js';
 import { ExtensionLoadError, messageOf } from '../runtime/errors.js';
 import type { Extension } from '../runtime/extension.js';
 import { sha256Hex } from '../runtime/compile.js';
+import { StartError } from '../runtime/backend.js';
 import { loadExtension } from '../runtime/load.js';
 import { composeSchema } from '../schema/compose.js';
 import { extensionPolicy, resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
@@ -27,6 +28,9 @@ import { statusOf, type Entry, type ExtensionEvent, type ExtensionStatus } from 
 import { isExtensionFile, watchExtensions } from './watcher.js';
 
 export type { ExtensionEvent, ExtensionStatus };
+
+/** How many times a version refused for a locked database is tried again (see `#retryIfLocked`). */
+const LOCKED_RETRIES = 5;
 
 /** What one file asks of the host (see `#changeOf`). */
 type FileChange = { kind: 'load'; file: string; bytes: Uint8Array; version: string } | { kind: 'remove'; name: string };
@@ -268,8 +272,24 @@ export class ExtensionHost extends EventEmitter {
       if (this.#closed) return undefined; // aborted by close(): not the extension's failure
       const error = e instanceof Error ? e : new Error(messageOf(e));
       this.#failed(entry, undefined, error);
+      this.#retryIfLocked(entry, file, e);
       return undefined;
     }
+  }
+
+  /**
+   * A version refused only because its database stayed locked past the busy timeout (most
+   * likely the old version's write running longer than that) is tried again by itself, after
+   * 1, 2, 4, 8 and 16 s, rather than waiting for its file to change again.
+   */
+  #retryIfLocked(entry: Entry, file: string, e: unknown): void {
+    const locked = e instanceof ExtensionLoadError && e.cause instanceof StartError && e.cause.failure.storage?.kind === 'busy';
+    const tries = entry.lockedRetries ?? 0;
+    if (!locked || tries >= LOCKED_RETRIES) return;
+    entry.lockedRetries = tries + 1;
+    entry.version = undefined; // the same bytes are not "refused already"
+    this.#options.logger.warn({ extension: entry.name }, `extension ${entry.name}: its database is locked; trying again in ${2 ** tries} s`);
+    setTimeout(() => this.#apply(() => this.#fileChanged(file), `loading ${file} again`), 1000 * 2 ** tries).unref();
   }
 
   /**
@@ -302,7 +322,7 @@ export class ExtensionHost extends EventEmitter {
     for (const ext of change.started) {
       const entry = this.#entries.get(ext.name)!;
       const previous = entry.active?.ext;
-      Object.assign(entry, { active: { ext, loadedAt: new Date() }, state: 'ready', version: ext.version, error: undefined, uses: undefined });
+      Object.assign(entry, { active: { ext, loadedAt: new Date() }, state: 'ready', version: ext.version, error: undefined, uses: undefined, lockedRetries: 0 });
       this.#event(previous ? 'reloaded' : 'loaded', { name: ext.name, version: ext.version });
     }
     for (const name of removed) {

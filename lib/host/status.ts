@@ -46,6 +46,8 @@ export interface Entry {
    * missing).
    */
   uses?: ReadonlySet<string>;
+  /** How many times in a row its latest version was tried again because its database was locked. */
+  lockedRetries?: number;
 }
 
 /** `entry` as `host.status()` reports it. */
