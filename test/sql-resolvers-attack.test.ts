@@ -173,6 +173,21 @@ describe('SQL resolvers under attack', () => {
   });
 
   describe('what the load-time check sees', () => {
+    it('does not silently drop a client argument named keys on a keyed field (:keys would mean two things): refused at load', async () => {
+      const served = await serve({
+        sdl: `type Note { id: ID! }
+          extend type User { notes(keys: [ID!]): [Note!]! @sql(query: "SELECT id, author_id FROM notes WHERE author_id IN (SELECT value FROM json_each(:keys))", key: "author_id", parentKey: "id") }`,
+      });
+      try {
+        const { state, error } = served.state();
+        if (state === 'failed') return assert.match(error!, /User\.notes @sql: .*keys/);
+        const { data } = await gql(served.app, '{ user(id: "1") { notes(keys: ["999"]) { id } } }');
+        assert.deepEqual(data, { user: { notes: [] } }, 'the client asked for the notes of author 999 and got those of user 1: its argument was dropped');
+      } finally {
+        await served.close();
+      }
+    });
+
     it('refuses a #name parameter that is not an argument (SQLite binds #name like :name)', async () => {
       const served = await serve({ sdl: 'extend type Query { p: Int @sql(query: "SELECT #x") n: Int @sql(query: "SELECT 1") }' });
       try {
@@ -187,17 +202,25 @@ describe('SQL resolvers under attack', () => {
     it('does not pass statements that read what only the checking connection has (a TEMP table made by migrate): every instance answers', async () => {
       const served = await serve(
         {
-          sdl: 'extend type Query { t: Int @sql(query: "SELECT count(*) FROM scratch") }',
+          sdl: `extend type Query {
+            t: Int @sql(query: "SELECT count(*) FROM scratch")
+            busy: Int @sql(query: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c") }`,
           migrate: 'CREATE TEMP TABLE IF NOT EXISTS scratch (a); INSERT INTO scratch VALUES (1);',
         },
-        { isolation: 'worker', workers: 2 },
+        { isolation: 'worker', workers: 2, limits: { timeoutMs: 60_000 } },
       );
       try {
         const { state, error } = served.state();
         if (state === 'failed') return assert.match(error!, /Query\.t @sql/);
-        // Concurrent requests reach both instances; the second never ran migrate.
-        const bodies = await Promise.all(Array.from({ length: 4 }, () => gql(served.app, '{ t }')));
-        for (const body of bodies) assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+        assert.deepEqual((await gql(served.app, '{ t }')).data, { t: 1 }, 'the first instance (it ran migrate) answers');
+        // The first instance busy, the next call goes to the second, which never ran migrate.
+        const calls = served.probe().stats.calls;
+        const busy = gql(served.app, '{ busy }');
+        while (served.probe().stats.calls === calls) await new Promise((resolve) => setTimeout(resolve, 5));
+        const { data, errors } = await gql(served.app, '{ t }');
+        assert.equal((await busy).data!['busy'], 3000000);
+        assert.equal(errors, undefined, JSON.stringify(errors));
+        assert.deepEqual(data, { t: 1 });
       } finally {
         await served.close();
       }
