@@ -5,6 +5,8 @@
  * resolvers") promises, and that the host still answers afterwards.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
 import request from 'supertest';
@@ -12,7 +14,7 @@ import { forgeExtensions, type ForgeOptions } from '../lib/index.js';
 import type { Extension } from '../lib/runtime/extension.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import type { Isolation } from '../lib/runtime/wire.js';
-import { extensionsDir, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { extensionsDir, fixturePath, TEST_CACHE_DIR, tempDir } from './helpers.js';
 
 const users = Array.from({ length: 4 }, (_, i) => ({ id: String(i + 1), name: `user ${i + 1}` }));
 const usersSchema = () =>
@@ -223,6 +225,46 @@ describe('SQL resolvers under attack', () => {
         assert.deepEqual(data, { t: 1 });
       } finally {
         await served.close();
+      }
+    });
+  });
+
+  describe('hot reload', () => {
+    it('a version refused at sql-resolvers leaves the database as the serving version needs it (nothing half-applied)', async function () {
+      this.timeout(120_000);
+      // The serving version is the counter fixture (a guest reading its table `counter`); the
+      // new one (probe) migrates that table away, then its SQL resolver does not prepare.
+      const ext = tempDir('forge-ext-');
+      const data = tempDir();
+      const put = (fixture: string) => {
+        writeFileSync(join(ext.dir, 'probe.wasm.tmp'), readFileSync(fixturePath(fixture)));
+        renameSync(join(ext.dir, 'probe.wasm.tmp'), join(ext.dir, 'probe.wasm'));
+      };
+      put('counter');
+      const forge = forgeExtensions(ext.dir, {
+        schema: usersSchema(),
+        dataDir: data.dir,
+        cacheDir: TEST_CACHE_DIR,
+        logger: silentLogger,
+        watch: true,
+        isolation: 'inline',
+        extensions: { probe: { config: { sdl: 'extend type Query { x: Int @sql(query: "SELECT nope FROM gone") }', migrate: 'ALTER TABLE counter RENAME TO gone' } } },
+      });
+      const app = express().use('/graphql', forge);
+      try {
+        await forge.host.ready();
+        assert.deepEqual((await gql(app, '{ counter { n } }')).data, { counter: [{ n: 0 }] });
+        const failed = new Promise<{ error: Error & { step?: string } }>((resolve) => forge.host.once('failed', resolve));
+        put('probe');
+        const { error } = await failed;
+        assert.equal(error.step, 'sql-resolvers', error.message);
+        const { data: answer, errors } = await gql(app, '{ counter { n } }');
+        assert.equal(errors, undefined, `the serving version lost its table to the refused version's migration: ${JSON.stringify(errors)}`);
+        assert.deepEqual(answer, { counter: [{ n: 0 }] });
+      } finally {
+        await forge.host.close();
+        ext.cleanup();
+        data.cleanup();
       }
     });
   });
