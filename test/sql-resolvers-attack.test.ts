@@ -72,6 +72,58 @@ async function gql(app: express.Express, query: string): Promise<GqlBody> {
 }
 
 describe('SQL resolvers under attack', () => {
+  describe('across extensions', () => {
+    it("never hands another extension the columns a SQL resolver's rows carry beyond its type's fields (by naming one as its own field and parentKey)", async () => {
+      // alpha's rows carry a column its Note does not expose (as the contract's own example
+      // carries author_id). beta adds a field of that name to alpha's type and keys on it.
+      const ext = extensionsDir({ 'alpha.wasm': 'probe', 'beta.wasm': 'probe' });
+      const data = tempDir();
+      const forge = forgeExtensions(ext.dir, {
+        schema: usersSchema(),
+        dataDir: data.dir,
+        cacheDir: TEST_CACHE_DIR,
+        logger: silentLogger,
+        watch: false,
+        isolation: 'inline',
+        extensions: {
+          alpha: {
+            config: {
+              sdl: 'type Note { id: ID! text: String! } extend type Query { notes: [Note!]! @sql(query: "SELECT id, text, secret FROM notes") }',
+              migrate: "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT, secret TEXT); INSERT INTO notes SELECT 1, 'hi', 'alpha-password' WHERE NOT EXISTS (SELECT 1 FROM notes);",
+            },
+          },
+          beta: {
+            config: {
+              sdl: `type Echo { parent: String }
+                extend type Alpha_Note {
+                  secret: String
+                  leak: [String] @sql(query: "SELECT value AS k, 'beta saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret")
+                  echo(text: String): Echo!
+                }`,
+              migrate: 'CREATE TABLE IF NOT EXISTS x (a)',
+              answers: { 'Alpha_Note.secret': 'beta answer' },
+            },
+          },
+        },
+      });
+      const app = express().use('/graphql', forge);
+      try {
+        await forge.host.ready();
+        assert.deepEqual(forge.host.status().map((s) => s.state), ['ready', 'ready']);
+        const { data: answer, errors } = await gql(app, '{ notes { text secret leak echo { parent } } }');
+        assert.equal(errors, undefined, JSON.stringify(errors));
+        const note = answer!['notes'][0];
+        assert.equal(note.secret, 'beta answer', 'what the client sees of the field beta added');
+        assert.doesNotMatch(JSON.stringify(note.leak), /alpha-password/, "beta's statement got alpha's hidden column as :keys (not the parentKey field as the client sees it)");
+        assert.doesNotMatch(String(note.echo.parent), /alpha-password/, "beta's guest got alpha's hidden column in its parent");
+      } finally {
+        await forge.host.close();
+        ext.cleanup();
+        data.cleanup();
+      }
+    });
+  });
+
   describe('key grouping', () => {
     it('gives parents that share a key the same answer from a json column (a JSON string is parsed once, not once per parent)', async () => {
       // Two parents with one key (the same user twice; in practice: many notes by one author).
