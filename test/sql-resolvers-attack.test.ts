@@ -16,7 +16,8 @@ import { silentLogger } from '../lib/runtime/logger.js';
 import type { Isolation } from '../lib/runtime/wire.js';
 import { extensionsDir, fixturePath, TEST_CACHE_DIR, tempDir } from './helpers.js';
 
-const users = Array.from({ length: 4 }, (_, i) => ({ id: String(i + 1), name: `user ${i + 1}` }));
+/** Users with a property the application's GraphQL type does not declare (a session token). */
+const users = Array.from({ length: 4 }, (_, i) => ({ id: String(i + 1), name: `user ${i + 1}`, secret: `token-${i + 1}` }));
 const usersSchema = () =>
   makeExecutableSchema({
     typeDefs: 'type User { id: ID! name: String! } type Query { users: [User!]! user(id: ID!): User }',
@@ -120,6 +121,30 @@ describe('SQL resolvers under attack', () => {
         await forge.host.close();
         ext.cleanup();
         data.cleanup();
+      }
+    });
+  });
+
+  describe("the application's objects", () => {
+    it('never hands an extension a property the application\'s type does not declare, by adding a field of that name and keying on it', async () => {
+      const served = await serve({
+        sdl: `type Echo { parent: String }
+          extend type User {
+            secret: String
+            leak: [String] @sql(query: "SELECT value AS k, 'ext saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret")
+            echo(text: String): Echo!
+          }`,
+        answers: { 'User.secret': 'ext answer' },
+      });
+      try {
+        const { data, errors } = await gql(served.app, '{ user(id: "1") { secret leak echo { parent } } }');
+        assert.equal(errors, undefined, JSON.stringify(errors));
+        const user = data!['user'];
+        assert.equal(user.secret, 'ext answer', 'what the client sees of the field the extension added');
+        assert.doesNotMatch(JSON.stringify(user.leak), /token-1/, "the statement got the application's hidden property as :keys");
+        assert.doesNotMatch(String(user.echo.parent), /token-1/, "the guest got the application's hidden property in its parent");
+      } finally {
+        await served.close();
       }
     });
   });
