@@ -30,7 +30,6 @@ import { inspectComponent } from '../lib/runtime/component-check.js';
 import { ComponentCompiler } from '../lib/runtime/compile.js';
 import { GuestInstance } from '../lib/runtime/instance.js';
 import { sqlFieldsOf } from '../lib/runtime/sql-fields.js';
-import { SqlResolvers } from '../lib/runtime/sql-resolvers.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { transpileComponent } from '../lib/runtime/transpile.js';
 import { DEFAULT_LIMITS } from '../lib/runtime/wire.js';
@@ -120,7 +119,7 @@ async function measureLoad(fixture: string): Promise<RuntimeLoad> {
   const sdl = await time('get-schema', () => instance.getSchema());
   // The load-time check of the SQL resolvers (@sql): parse the SDL, prepare every statement.
   const sqlFields = await time('sql-resolvers: read @sql from the SDL', () => sqlFieldsOf(sdl));
-  await time(`sql-resolvers: check ${sqlFields.size} statements`, () => instance.useSqlResolvers(new SqlResolvers(sqlFields), true));
+  await time(`sql-resolvers: read and check ${sqlFields.size} statements`, () => instance.useSqlResolvers(sdl, true));
   db.close();
   // jco has run in this process now: what one more component costs to transpile.
   const transpiled = await time('transpile again, main thread (jco warm)', () => transpileComponent(bytes));

@@ -74,10 +74,10 @@ async function gql(app: express.Express, query: string): Promise<GqlBody> {
 
 describe('SQL resolvers under attack', () => {
   describe('across extensions', () => {
-    it("never hands another extension the columns a SQL resolver's rows carry beyond its type's fields (by naming one as its own field and parentKey)", async () => {
+    it("never hands another extension the columns a SQL resolver's rows carry beyond its type's fields, nor keys from them", async () => {
       // alpha's rows carry a column its Note does not expose (as the contract's own example
-      // carries author_id). beta adds a field of that name to alpha's type and keys on it.
-      const ext = extensionsDir({ 'alpha.wasm': 'probe', 'beta.wasm': 'probe' });
+      // carries author_id). beta adds a field of that name to alpha's type; gamma keys on it.
+      const ext = extensionsDir({ 'alpha.wasm': 'probe', 'beta.wasm': 'probe', 'gamma.wasm': 'probe' });
       const data = tempDir();
       const forge = forgeExtensions(ext.dir, {
         schema: usersSchema(),
@@ -98,11 +98,16 @@ describe('SQL resolvers under attack', () => {
               sdl: `type Echo { parent: String }
                 extend type Alpha_Note {
                   secret: String
-                  leak: [String] @sql(query: "SELECT value AS k, 'beta saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret")
                   echo(text: String): Echo!
                 }`,
               migrate: 'CREATE TABLE IF NOT EXISTS x (a)',
               answers: { 'Alpha_Note.secret': 'beta answer' },
+            },
+          },
+          gamma: {
+            config: {
+              sdl: `extend type Alpha_Note { leak: [String] @sql(query: "SELECT value AS k, 'gamma saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret") }`,
+              migrate: 'CREATE TABLE IF NOT EXISTS x (a)',
             },
           },
         },
@@ -110,13 +115,14 @@ describe('SQL resolvers under attack', () => {
       const app = express().use('/graphql', forge);
       try {
         await forge.host.ready();
-        assert.deepEqual(forge.host.status().map((s) => s.state), ['ready', 'ready']);
-        const { data: answer, errors } = await gql(app, '{ notes { text secret leak echo { parent } } }');
+        assert.deepEqual(forge.host.status().map((s) => s.state), ['ready', 'ready', 'failed']);
+        assert.match(forge.host.status()[2]!.error!, /leak @sql: parentKey "secret" is a field an extension adds to Alpha_Note/);
+        const { data: answer, errors } = await gql(app, '{ notes { text secret echo { parent } } }');
         assert.equal(errors, undefined, JSON.stringify(errors));
         const note = answer!['notes'][0];
         assert.equal(note.secret, 'beta answer', 'what the client sees of the field beta added');
-        assert.doesNotMatch(JSON.stringify(note.leak), /alpha-password/, "beta's statement got alpha's hidden column as :keys (not the parentKey field as the client sees it)");
         assert.doesNotMatch(String(note.echo.parent), /alpha-password/, "beta's guest got alpha's hidden column in its parent");
+        assert.deepEqual(JSON.parse(note.echo.parent), { id: 1, text: 'hi' });
       } finally {
         await forge.host.close();
         ext.cleanup();
@@ -126,23 +132,39 @@ describe('SQL resolvers under attack', () => {
   });
 
   describe("the application's objects", () => {
-    it('never hands an extension a property the application\'s type does not declare, by adding a field of that name and keying on it', async () => {
+    it('never hands an extension a property the application\'s type does not declare, even one named like a field it adds', async () => {
       const served = await serve({
         sdl: `type Echo { parent: String }
           extend type User {
             secret: String
-            leak: [String] @sql(query: "SELECT value AS k, 'ext saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret")
             echo(text: String): Echo!
           }`,
         answers: { 'User.secret': 'ext answer' },
       });
       try {
-        const { data, errors } = await gql(served.app, '{ user(id: "1") { secret leak echo { parent } } }');
+        const { data, errors } = await gql(served.app, '{ user(id: "1") { secret echo { parent } } }');
         assert.equal(errors, undefined, JSON.stringify(errors));
         const user = data!['user'];
         assert.equal(user.secret, 'ext answer', 'what the client sees of the field the extension added');
-        assert.doesNotMatch(JSON.stringify(user.leak), /token-1/, "the statement got the application's hidden property as :keys");
         assert.doesNotMatch(String(user.echo.parent), /token-1/, "the guest got the application's hidden property in its parent");
+        assert.deepEqual(JSON.parse(user.echo.parent), { id: '1', name: 'user 1' });
+      } finally {
+        await served.close();
+      }
+    });
+
+    it('refuses, at composition, a key taken from a field an extension adds (its value is not a property of the application\'s objects)', async () => {
+      const served = await serve({
+        sdl: `extend type User {
+            secret: String
+            leak: [String] @sql(query: "SELECT value AS k, 'ext saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret")
+          }`,
+      });
+      try {
+        const { state, error } = served.state();
+        assert.equal(state, 'failed');
+        assert.match(error!, /User\.leak @sql: parentKey "secret" is a field an extension adds to User, not one User's own objects hold/);
+        assert.deepEqual((await gql(served.app, '{ user(id: "1") { name } }')).data, { user: { name: 'user 1' } });
       } finally {
         await served.close();
       }
@@ -347,12 +369,12 @@ describe('SQL resolvers under attack', () => {
   });
 
   describe('shapes', () => {
-    it('answers a scalar field from the first column, also when a later column has the same name', async () => {
+    it('refuses at load a statement with two columns of one name (a row object keeps only one of them)', async () => {
       const served = await serve({ sdl: `extend type Query { dup: String @sql(query: "SELECT 'first' AS x, 'second' AS x") }` });
       try {
-        const { data, errors } = await gql(served.app, '{ dup }');
-        assert.equal(errors, undefined, JSON.stringify(errors));
-        assert.deepEqual(data, { dup: 'first' });
+        const { state, error } = served.state();
+        assert.equal(state, 'failed');
+        assert.match(error!, /Query\.dup @sql: column "x" appears twice/);
       } finally {
         await served.close();
       }

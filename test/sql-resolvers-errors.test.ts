@@ -115,7 +115,7 @@ describe('SQL resolvers: failures at run time', () => {
 
   it('an answer over limits.maxResponseBytes fails that field with its code; others in the call answer', async () => {
     const sdl = `${NOTE} extend type Query {
-      huge: String @sql(query: "SELECT hex(zeroblob(100000))")
+      huge: String @sql(query: "SELECT hex(zeroblob(60000))")
       count: Int @sql(query: "SELECT count(*) FROM notes") }`;
     const ext = await loadExtension(fixturePath('probe'), {
       dataDir: data.dir,

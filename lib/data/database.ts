@@ -21,9 +21,17 @@ import Database from 'better-sqlite3';
 import { databasePath } from './names.js';
 import { assertSqlAllowed } from './sql-guard.js';
 import { splitStatements } from './sql-tokens.js';
-import { bindArguments, jsonBytes, parseParams, toJsonInteger, toJsonRow, type BoundParams } from './json-values.js';
+import { bindArguments, jsonBytes, jsonSizeOf, parseParams, toJsonInteger, toJsonRow, type BoundParams } from './json-values.js';
 import { integrityFault, storageFaultOf, StorageFaultError, type StorageFault } from './storage-fault.js';
 import { assertNoTransactionControl, TransactionStateLost } from './transaction-check.js';
+
+/** A statement's rows would pass the size {@link ExtensionDatabase.run} was given; it was stopped. */
+export class RowsTooLargeError extends Error {
+  override name = 'RowsTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`the statement's rows are larger than ${maxBytes} bytes as JSON`);
+  }
+}
 
 /** Options of {@link ExtensionDatabase}. */
 export interface DatabaseOptions {
@@ -108,15 +116,30 @@ export class ExtensionDatabase {
   /**
    * Runs one statement with `params` (see `bindArguments`): the rows, JSON-ready (see
    * json-values.ts), of a statement that returns data, else how many rows it changed. What the
-   * `query` import and the host's SQL resolvers both run.
+   * `query` import and the host's SQL resolvers both run. With `maxBytes`, rows are read one at
+   * a time and the statement is stopped with {@link RowsTooLargeError} once their JSON size
+   * (estimated: {@link jsonSizeOf}) would pass it, so no statement can make the host hold more.
    */
-  run(sql: string, params: BoundParams): { rows: Record<string, unknown>[] } | { changes: number } {
+  run(sql: string, params: BoundParams, maxBytes?: number): { rows: Record<string, unknown>[]; bytes?: number } | { changes: number } {
     const { stmt, parameters } = this.#prepare(sql);
     const args = bindArguments(params, parameters);
     if (!stmt.reader) return { changes: this.#run(stmt, args).changes };
-    const rows = this.#statement(() => stmt.all(...args) as Record<string, unknown>[]);
-    for (const row of rows) toJsonRow(row);
-    return { rows };
+    if (maxBytes === undefined) {
+      const rows = this.#statement(() => stmt.all(...args) as Record<string, unknown>[]);
+      for (const row of rows) toJsonRow(row);
+      return { rows };
+    }
+    return this.#statement(() => {
+      const rows: Record<string, unknown>[] = [];
+      let bytes = 2;
+      // Leaving the loop early (the throw) resets the statement.
+      for (const row of stmt.iterate(...args) as IterableIterator<Record<string, unknown>>) {
+        bytes += jsonSizeOf(toJsonRow(row)) + 1;
+        if (bytes > maxBytes) throw new RowsTooLargeError(maxBytes);
+        rows.push(row);
+      }
+      return { rows, bytes };
+    });
   }
 
   /**
@@ -202,6 +225,21 @@ export class ExtensionDatabase {
         // Thrown from `finally` on purpose: the call's result must not be used.
         throw new TransactionStateLost('the read-only state the host set up was changed during the call; the call failed');
       }
+    }
+  }
+
+  /** The connection's TEMP tables, views and triggers (`type name`): only this connection has them. */
+  temporaryObjects(): Set<string> {
+    const rows = this.#sqlite(() => this.#db.prepare("SELECT type, name FROM sqlite_temp_schema WHERE type IN ('table', 'view', 'trigger')").all()) as Array<{ type: string; name: string }>;
+    return new Set(rows.map((r) => `${r.type} ${r.name}`));
+  }
+
+  /** Drops the TEMP tables, views and triggers not in `keep` (see {@link temporaryObjects}). */
+  dropTemporaryObjects(keep: ReadonlySet<string>): void {
+    for (const object of this.temporaryObjects()) {
+      if (keep.has(object)) continue;
+      const [type, ...name] = object.split(' ');
+      this.#sqlite(() => this.#db.exec(`DROP ${type!.toUpperCase()} IF EXISTS temp."${name.join(' ').replaceAll('"', '""')}"`));
     }
   }
 

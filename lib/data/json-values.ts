@@ -134,6 +134,20 @@ export function toJsonRow(row: Record<string, unknown>): Record<string, unknown>
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
+/**
+ * About how many bytes `row` (a {@link toJsonRow} result: strings, numbers, nulls) takes as
+ * JSON, without encoding it: names and strings by their length (escapes and multi-byte
+ * characters not counted), numbers as 8. For bounding what a statement may return, cheaply.
+ */
+export function jsonSizeOf(row: Record<string, unknown>): number {
+  let size = 2;
+  for (const key in row) {
+    const v = row[key];
+    size += key.length + 4 + (typeof v === 'string' ? v.length + 2 : 8);
+  }
+  return size;
+}
+
 /** A JSON number when exact, else the decimal string. */
 export function toJsonInteger(v: bigint): number | string {
   return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v.toString();

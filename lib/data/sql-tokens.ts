@@ -80,8 +80,9 @@ function tokenize(sql: string): Token[] {
       while (j < n && /[0-9]/.test(sql[j]!)) j++;
       tokens.push({ kind: 'param', text: sql.slice(i, j), at: i });
       i = j;
-    } else if ((c === ':' || c === '@' || c === '$') && WORD_PART.test(sql[i + 1] ?? '')) {
-      // A named parameter `:name`, `@name`, `$name` (SQLite: the prefix, then identifier characters).
+    } else if ((c === ':' || c === '@' || c === '$' || c === '#') && WORD_PART.test(sql[i + 1] ?? '')) {
+      // A named parameter `:name`, `@name`, `$name`, `#name` (SQLite's tokenizer: CC_VARALPHA, the
+      // prefix, then identifier characters).
       let j = i + 1;
       while (j < n && WORD_PART.test(sql[j]!)) j++;
       tokens.push({ kind: 'param', text: sql.slice(i, j), at: i });

@@ -7,8 +7,7 @@ import { ExtensionDatabase } from '../data/database.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { GuestInstance, InstanceCallError, storageFailure, type InstanceSpec } from './instance.js';
 import { NativeGuard } from './native-guard.js';
-import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
-import { SqlResolvers } from './sql-resolvers.js';
+import { SqlFieldError } from './sql-fields.js';
 import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
 
 export interface Backend {
@@ -63,15 +62,19 @@ export async function startInstance(
     step = 'init';
     instance.init();
     if (restart) {
-      instance.useSqlResolvers(new SqlResolvers(sqlFieldsOf(restart.sdl)), false);
+      instance.useSqlResolvers(restart.sdl, false);
       return { instance, db, sdl: restart.sdl };
     }
     step = 'migrate';
-    instance.migrate();
-    step = 'get-schema';
-    const sdl = instance.getSchema();
-    step = 'sql-resolvers';
-    instance.useSqlResolvers(new SqlResolvers(sqlFieldsOf(sdl)), true);
+    let sdl = '';
+    // Inside migrate's transaction: a version refused for its schema or its SQL resolvers
+    // leaves the database as the version serving now needs it.
+    instance.migrate(() => {
+      step = 'get-schema';
+      sdl = instance.getSchema();
+      step = 'sql-resolvers';
+      instance.useSqlResolvers(sdl, true);
+    });
     return { instance, db, sdl };
   } catch (e) {
     guard.native(() => db.close());

@@ -12,8 +12,8 @@ import { StorageFaultError, type StorageFault } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { createGuestLog } from './guest-log.js';
 import { NativeGuard } from './native-guard.js';
-import { SqlFieldError } from './sql-fields.js';
-import type { SqlResolvers } from './sql-resolvers.js';
+import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
+import { SqlResolvers } from './sql-resolvers.js';
 import { hostImports } from './host-imports.js';
 import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
 
@@ -117,23 +117,32 @@ export class GuestInstance {
   }
 
   /** `migrate(db-path)` in one write transaction, rolled back on `err`, trap or storage fault. */
-  migrate(): void {
-    this.#lifecycle('migrate', (g) => this.#inDatabase('write', () => g.migrate(this.#db.fileName)));
+  migrate(inTransaction?: () => void): void {
+    this.#lifecycle('migrate', (g) =>
+      this.#inDatabase('write', () => {
+        const temporary = this.#guard.native(() => this.#db.temporaryObjects());
+        g.migrate(this.#db.fileName);
+        // TEMP objects exist on this connection only: other instances of this version (a
+        // restart, `workers` > 1) run `init`, never `migrate`, so what migrate made is dropped.
+        this.#guard.native(() => this.#db.dropTemporaryObjects(temporary));
+        inTransaction?.();
+      }),
+    );
   }
 
   /**
-   * From now on, fields of `sql` are resolved by their statements, not by the guest. With
-   * `check` (a new version), the statements are first checked against the database: throws
+   * From now on, the `@sql` fields of `sdl` are resolved by their statements, not by the guest.
+   * With `check` (a new version), the statements are first checked against the database: throws
    * {@link InstanceCallError} (`EXTENSION_ERROR`, the message naming `Type.field`) for one that does not fit.
    */
-  useSqlResolvers(sql: SqlResolvers, check: boolean): void {
-    if (check) {
-      try {
-        sql.check(this.#db, (fn) => this.#guard.native(fn));
-      } catch (e) {
-        if (e instanceof SqlFieldError) throw new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
-        throw this.#crashed(e, 'the check of its SQL resolvers');
-      }
+  useSqlResolvers(sdl: string, check: boolean): void {
+    let sql: SqlResolvers;
+    try {
+      sql = new SqlResolvers(sqlFieldsOf(sdl));
+      if (check) sql.check(this.#db, (fn) => this.#guard.native(fn));
+    } catch (e) {
+      if (e instanceof SqlFieldError) throw new InstanceCallError({ code: 'EXTENSION_ERROR', message: e.message });
+      throw this.#crashed(e, 'the check of its SQL resolvers');
     }
     // Without any, the guest path stays exactly as it was.
     this.#sql = sql.empty ? undefined : sql;
@@ -194,7 +203,7 @@ export class GuestInstance {
     if (!sql || guestIndices!.length === requests.length) return this.#callGuest(this.#ensureInstance(), requests);
     const results: WireResult[] = new Array(requests.length);
     const sqlIndices = requests.flatMap((r, i) => (sql.fieldOf(r) ? [i] : []));
-    sql.resolve(this.#db, (fn) => this.#guard.native(fn), requests, sqlIndices, results);
+    sql.resolve(this.#db, (fn) => this.#guard.native(fn), requests, sqlIndices, results, 2 * this.#spec.maxResponseBytes);
     for (const i of sqlIndices) {
       const r = results[i]!;
       if ('ok' in r) results[i] = this.#checkSize(r.ok);

@@ -90,6 +90,10 @@ export function sqlFieldsOf(sdl: string): Map<string, SqlField> {
       objects.set(def.name.value, [...(objects.get(def.name.value) ?? []), ...(def.fields ?? [])]);
     } else if (def.kind === Kind.ENUM_TYPE_DEFINITION || def.kind === Kind.SCALAR_TYPE_DEFINITION) leaves.add(def.name.value);
     else if (def.kind === Kind.INTERFACE_TYPE_DEFINITION || def.kind === Kind.UNION_TYPE_DEFINITION) abstract.add(def.name.value);
+    if (def.kind === Kind.INTERFACE_TYPE_DEFINITION || def.kind === Kind.INTERFACE_TYPE_EXTENSION) {
+      const field = def.fields?.find((f) => f.directives?.some((d) => d.name.value === SQL_DIRECTIVE));
+      if (field) throw new SqlFieldError(`${def.name.value}.${field.name.value} @sql: an interface field is resolved by its object types: put @sql on theirs`);
+    }
   }
   // Own object types: defined (not only extended) here, roots aside.
   const ownObjects = new Set(
@@ -109,9 +113,15 @@ export function sqlFieldsOf(sdl: string): Map<string, SqlField> {
       const root = typeName === 'Query' || typeName === 'Mutation';
       if (root && args.key !== undefined) fail('a root field has no parent: key and parentKey are for fields of other types');
       if ((args.key === undefined) !== (args.parentKey === undefined)) fail('key and parentKey go together: the rows\' column and the parent\'s field it matches');
-      if (args.parentKey !== undefined && objects.has(typeName) && ownObjects.has(typeName) && !objects.get(typeName)!.some((f) => f.name.value === args.parentKey)) {
-        fail(`parentKey "${args.parentKey}" is not a field of ${typeName}`);
+      if (args.parentKey !== undefined && ownObjects.has(typeName)) {
+        const keyField = objects.get(typeName)!.find((f) => f.name.value === args.parentKey);
+        if (!keyField) fail(`parentKey "${args.parentKey}" is not a field of ${typeName}`);
+        const keyType = unwrap(keyField!.type);
+        if (keyType.list || !leaves.has(keyType.name) || keyType.name === 'Boolean') {
+          fail(`parentKey "${args.parentKey}" must be an ID, String, Int, Float, enum or scalar field of ${typeName}`);
+        }
       }
+      if (args.key !== undefined && def.arguments?.some((a) => a.name.value === 'keys')) fail('an argument named "keys" would clash with :keys, the parents\' keys: rename it');
       const { name: resultType, list, depth } = unwrap(def.type);
       if (depth > 1) fail('a list of lists cannot be built from rows');
       let shape: SqlShape;

@@ -12,8 +12,8 @@
  *   key has the same text as its key column (`1` and `"1"` match).
  * - A root field asked several times with the same arguments in one call runs once.
  */
-import type { ExtensionDatabase } from '../data/database.js';
 import { jsonBytes, parseParams } from '../data/json-values.js';
+import { RowsTooLargeError, type ExtensionDatabase } from '../data/database.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { SqlFieldError, type SqlField } from './sql-fields.js';
@@ -81,6 +81,9 @@ export class SqlResolvers {
       if ((field.shape === 'value' || field.shape === 'values') && valueColumn(field, info.columns) === undefined) {
         fail(`the statement has no column besides the key column "${field.key!.column}" to answer with`);
       }
+      const twice = info.columns.find((c, i) => info.columns!.indexOf(c) !== i);
+      if (twice !== undefined) fail(`column "${twice}" appears twice (the columns: ${info.columns.join(', ')}): give each its own name (… AS name)`);
+      if (field.key?.column === '__proto__') fail('the key column cannot be named __proto__');
       const missing = (names: string[]) => names.filter((n) => !info.columns!.includes(n));
       if (field.key && missing([field.key.column]).length) fail(`key column "${field.key.column}" is not among the columns (${info.columns.join(', ')})`);
       const json = missing(field.json);
@@ -95,9 +98,12 @@ export class SqlResolvers {
   /**
    * Answers the requests at `indices` (all SQL fields) into `results`. A statement that fails
    * fails the fields it was for (`EXTENSION_ERROR`, SQLite's message); a storage fault or a lost
-   * transaction fails the whole call (thrown).
+   * transaction fails the whole call (thrown). The rows of all the call's statements together
+   * may take at most `maxCallBytes` as JSON: a statement that would pass it is stopped and its
+   * fields fail with `EXTENSION_RESPONSE_TOO_LARGE` (each field's own answer is checked against
+   * `limits.maxResponseBytes` by the caller), so no request can make the instance hold more.
    */
-  resolve(db: ExtensionDatabase, native: Native, requests: WireRequest[], indices: number[], results: WireResult[]): void {
+  resolve(db: ExtensionDatabase, native: Native, requests: WireRequest[], indices: number[], results: WireResult[], maxCallBytes: number): void {
     // One group per field and arguments: one statement each.
     const groups = new Map<string, { field: SqlField; args: Uint8Array; members: number[] }>();
     for (const i of indices) {
@@ -108,22 +114,27 @@ export class SqlResolvers {
       if (group) group.members.push(i);
       else groups.set(id, { field, args: request.arguments, members: [i] });
     }
+    const budget = { left: maxCallBytes };
     for (const { field, args, members } of groups.values()) {
       try {
-        if (field.key) this.#keyed(db, native, field, args, members, requests, results);
+        if (field.key) this.#keyed(db, native, field, args, members, requests, results, budget);
         else {
-          const answer = this.#answer(field, this.#run(db, native, field, args), this.#firstColumnOf(db, native, field));
+          const answer = this.#answer(field, this.#rows(field, this.#run(db, native, field, args, budget)), this.#valueColumnOf(db, native, field));
           for (const i of members) results[i] = answer;
         }
       } catch (e) {
         if (e instanceof StorageFaultError || e instanceof TransactionStateLost || !(e instanceof Error)) throw e;
-        for (const i of members) results[i] = { err: e.message, code: 'EXTENSION_ERROR' };
+        const failure: WireResult =
+          e instanceof RowsTooLargeError
+            ? { err: `${e.message}: this call's answers may take at most ${maxCallBytes} bytes (2 x limits.maxResponseBytes); ask for fewer rows or fields at once`, code: 'EXTENSION_RESPONSE_TOO_LARGE' }
+            : { err: e.message, code: 'EXTENSION_ERROR' };
+        for (const i of members) results[i] = failure;
       }
     }
   }
 
   /** One statement for every parent of the group; rows go back to their parents by key. */
-  #keyed(db: ExtensionDatabase, native: Native, field: SqlField, args: Uint8Array, members: number[], requests: WireRequest[], results: WireResult[]): void {
+  #keyed(db: ExtensionDatabase, native: Native, field: SqlField, args: Uint8Array, members: number[], requests: WireRequest[], results: WireResult[], budget: { left: number }): void {
     const { column, parentField } = field.key!;
     const keyOf = new Map<number, string | undefined>();
     const keys = new Map<string, unknown>();
@@ -138,10 +149,9 @@ export class SqlResolvers {
       keyOf.set(i, text);
       if (text !== undefined) keys.set(text, value);
     }
-    const result = this.#run(db, native, field, args, JSON.stringify([...keys.values()]));
-    const first = this.#firstColumnOf(db, native, field);
+    const converted = this.#rows(field, this.#run(db, native, field, args, budget, JSON.stringify([...keys.values()])));
     const rowsByKey = new Map<string, Record<string, unknown>[]>();
-    for (const row of 'rows' in result ? result.rows : []) {
+    for (const row of 'rows' in converted ? converted.rows : []) {
       const key = row[column];
       if (key === null || key === undefined) continue;
       const text = String(key);
@@ -149,40 +159,71 @@ export class SqlResolvers {
       if (list) list.push(row);
       else rowsByKey.set(text, [row]);
     }
+    const value = this.#valueColumnOf(db, native, field);
+    const bad = 'bad' in converted ? converted.bad : undefined;
     for (const [i, key] of keyOf) {
-      results[i] = this.#answer(field, { rows: (key !== undefined && rowsByKey.get(key)) || [] }, first);
+      results[i] = this.#answer(field, { rows: (key !== undefined && rowsByKey.get(key)) || [], bad }, value);
     }
   }
 
-  #run(db: ExtensionDatabase, native: Native, field: SqlField, args: Uint8Array, keys?: string) {
+  /** Runs the field's statement within what is left of the call's answer bytes. */
+  #run(db: ExtensionDatabase, native: Native, field: SqlField, args: Uint8Array, budget: { left: number }, keys?: string) {
     const params = parseParams(args);
     if (Array.isArray(params)) throw new Error('arguments must be an object');
     if (keys !== undefined) params['keys'] = keys;
     // Every name binds: an argument the request lacks is NULL (better-sqlite3 refuses a missing one).
     for (const name of field.arguments) if (!(name in params)) params[name] = null;
-    return native(() => db.run(field.query, params));
+    const result = native(() => db.run(field.query, params, budget.left));
+    if ('rows' in result) budget.left -= result.bytes ?? 0;
+    return result;
   }
 
-  /** The field's answer from the statement's result, as JSON bytes. */
-  #answer(field: SqlField, result: { rows: Record<string, unknown>[] } | { changes: number }, first: string | undefined): WireResult {
-    if (!('rows' in result)) return { ok: jsonBytes(field.resultType === 'Boolean' ? result.changes > 0 : result.changes) };
-    const rows = result.rows;
-    try {
-      for (const name of field.json) for (const row of rows) row[name] = parseJsonColumn(name, row[name]);
-      for (const name of field.booleanColumns) for (const row of rows) row[name] = asBoolean(row[name]);
-    } catch (e) {
-      return { err: (e as Error).message, code: 'EXTENSION_BAD_RESPONSE' };
+  /**
+   * The rows with their json columns parsed and Boolean fields made booleans, once per statement
+   * (parents with the same key share rows). A row whose json column does not parse is `bad`:
+   * the answers that include it fail, the others do not.
+   */
+  #rows(field: SqlField, result: { rows: Record<string, unknown>[] } | { changes: number }): Converted {
+    if (!('rows' in result)) return result;
+    let bad: Map<Record<string, unknown>, string> | undefined;
+    for (const row of result.rows) {
+      try {
+        for (const name of field.json) row[name] = parseJsonColumn(name, row[name]);
+        for (const name of field.booleanColumns) if (name in row) row[name] = asBoolean(row[name]);
+      } catch (e) {
+        (bad ??= new Map()).set(row, (e as Error).message);
+      }
     }
+    return bad ? { rows: result.rows, bad } : { rows: result.rows };
+  }
+
+  /** The field's answer from its rows, as JSON bytes. */
+  #answer(field: SqlField, result: Converted, value: string | undefined): WireResult {
+    if (!('rows' in result)) return { ok: jsonBytes(field.resultType === 'Boolean' ? result.changes > 0 : result.changes) };
+    const { rows, bad } = result;
+    const badRow = bad && rows.find((row) => bad.has(row));
+    if (badRow) return { err: bad.get(badRow)!, code: 'EXTENSION_BAD_RESPONSE' };
+    let answer: unknown;
     switch (field.shape) {
       case 'rows':
-        return { ok: jsonBytes(rows) };
+        answer = rows;
+        break;
       case 'row':
-        return { ok: jsonBytes(rows[0] ?? null) };
+        answer = rows[0] ?? null;
+        break;
       case 'value':
       case 'values': {
-        const values = rows.map((row) => (first === undefined ? null : field.resultType === 'Boolean' ? asBoolean(row[first]) : row[first]));
-        return { ok: jsonBytes(field.shape === 'values' ? values : (values[0] ?? null)) };
+        const values = rows.map((row) => (value === undefined ? null : field.resultType === 'Boolean' ? asBoolean(row[value]) : row[value]));
+        answer = field.shape === 'values' ? values : (values[0] ?? null);
+        break;
       }
+    }
+    try {
+      return { ok: jsonBytes(answer) };
+    } catch (e) {
+      // A json column nested deeper than JSON.stringify can go (RangeError: the call stack).
+      const why = e instanceof RangeError ? `a json column (${field.json.join(', ')}) is nested too deeply` : (e as Error).message;
+      return { err: `the answer cannot be written as JSON: ${why}`, code: 'EXTENSION_BAD_RESPONSE' };
     }
   }
 
@@ -190,7 +231,7 @@ export class SqlResolvers {
    * The name of the statement's first column, for scalar fields (asked of SQLite: a row object's
    * first key is not always its first column, a column named "1" would come first).
    */
-  #firstColumnOf(db: ExtensionDatabase, native: Native, field: SqlField): string | undefined {
+  #valueColumnOf(db: ExtensionDatabase, native: Native, field: SqlField): string | undefined {
     if (field.shape !== 'value' && field.shape !== 'values') return undefined;
     const id = `${field.typeName}.${field.fieldName}`;
     if (!this.#firstColumn.has(id)) this.#firstColumn.set(id, valueColumn(field, native(() => db.describe(field.query)).columns ?? []));
@@ -202,6 +243,9 @@ export class SqlResolvers {
 function valueColumn(field: SqlField, columns: string[]): string | undefined {
   return columns.find((c) => c !== field.key?.column);
 }
+
+/** Statement results ready to answer from. */
+type Converted = { rows: Record<string, unknown>[]; bad?: Map<Record<string, unknown>, string> } | { changes: number };
 
 /** SQLite's truth value of a number (0 is false); anything else is left for the boundary to judge. */
 function asBoolean(value: unknown): unknown {

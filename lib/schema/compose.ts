@@ -94,7 +94,7 @@ export function composeSchema(base: GraphQLSchema | undefined, inputs: SchemaInp
     try {
       checkClashes(namespaced, owner, typeOwner, fieldOwner);
       current = extend(current, namespaced);
-      checkSqlParentKeys(current, namespaced);
+      checkSqlParentKeys(current, namespaced, (type, field) => fieldOwner.get(`${type}.${field}`) === typeOwner.get(type));
       for (const type of namespaced.ownTypes.values()) typeOwner.set(type, owner);
       for (const [type, fields] of namespaced.addedFields) for (const f of fields) fieldOwner.set(`${type}.${f}`, owner);
       for (const type of namespaced.ownTypes.values()) {
@@ -144,17 +144,22 @@ function extend(schema: GraphQLSchema, sdl: NamespacedSdl): GraphQLSchema {
 }
 
 /**
- * A keyed SQL resolver on an application's type (`extend type User { notes: ... @sql(parentKey: "id") }`)
- * takes its parents' keys from a field of that type: it must exist and hold a single scalar value.
+ * A keyed SQL resolver on a type it does not define (`extend type User { notes: ... @sql(parentKey: "id") }`)
+ * takes its parents' keys from a field of that type: one its owner declares (a field an extension
+ * added is never a property of the owner's objects: see projection.ts), holding one value that
+ * can be a key (a string or a number: not a list, an object or a Boolean).
  */
-function checkSqlParentKeys(schema: GraphQLSchema, sdl: NamespacedSdl): void {
+function checkSqlParentKeys(schema: GraphQLSchema, sdl: NamespacedSdl, ownersField: (type: string, field: string) => boolean): void {
   for (const { type, field, parentKey, node } of sdl.sqlParentKeys) {
+    const fail = (message: string): never => {
+      throw new GraphQLError(`${type}.${field} @sql: parentKey "${parentKey}" ${message}`, { nodes: node });
+    };
     const parentType = schema.getType(type);
     const keyField = parentType && 'getFields' in parentType ? parentType.getFields()[parentKey] : undefined;
-    if (!keyField) throw new GraphQLError(`${type}.${field} @sql: parentKey "${parentKey}" is not a field of ${type}`, { nodes: node });
-    if (!isLeafType(getNullableType(keyField.type))) {
-      throw new GraphQLError(`${type}.${field} @sql: parentKey "${parentKey}" must be a scalar or enum field of ${type}, not ${String(keyField.type)}`, { nodes: node });
-    }
+    if (!keyField) fail(`is not a field of ${type}`);
+    if (sdl.addedFields.get(type)?.includes(parentKey) || !ownersField(type, parentKey)) fail(`is a field an extension adds to ${type}, not one ${type}'s own objects hold`);
+    const keyType = getNullableType(keyField!.type);
+    if (!isLeafType(keyType) || keyType.name === 'Boolean') fail(`must be an ID, String, Int, Float, enum or custom scalar field of ${type}, not ${String(keyField!.type)}`);
   }
 }
 

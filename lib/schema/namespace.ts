@@ -121,9 +121,15 @@ export function namespaceSdl(document: DocumentNode, prefix: string, rootNames: 
   const renamed = visit({ ...document, definitions }, visitor);
 
   const sqlParentKeys: NamespacedSdl['sqlParentKeys'] = [];
+  const rootAlias = new Map([...roots].filter(([local, global]) => local !== global).map(([local, global]) => [global, local]));
   for (const def of definitions) {
     if (def.kind !== Kind.OBJECT_TYPE_EXTENSION || ownTypes.has(def.name.value)) continue;
     for (const field of def.fields ?? []) {
+      // The extension's SQL resolvers are named by the root names it is sent (Query, Mutation).
+      const local = rootAlias.get(def.name.value);
+      if (local && field.directives?.some((d) => d.name.value === SQL_DIRECTIVE)) {
+        throw located(`${def.name.value}.${field.name.value} @sql: write \`extend type ${local}\` for a SQL resolver on the application's ${local} root (${def.name.value})`, field);
+      }
       const parentKey = field.directives
         ?.find((d) => d.name.value === SQL_DIRECTIVE)
         ?.arguments?.find((a) => a.name.value === 'parentKey')?.value;

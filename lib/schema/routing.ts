@@ -35,7 +35,7 @@ import { registerBudgetPlan, requestBudget } from './budget.js';
 import type { ComposedExtension } from './compose.js';
 import { usedTypes } from './order.js';
 import { DEFAULT_POLICY, grantedContext, type ExtensionPolicy } from './policy.js';
-import { schemaFieldsOf } from './projection.js';
+import { schemaFieldsOf, type AddedFields } from './projection.js';
 
 /**
  * Attaches resolvers for every accepted extension to `schema` (built for this purpose).
@@ -91,6 +91,7 @@ export function attachResolvers(
           write: typeName === mutationRoot,
           peer,
           policy,
+          added: callFields,
         });
       }
     }
@@ -100,7 +101,7 @@ export function attachResolvers(
       const type = schema.getType(global);
       if (isObjectType(type)) {
         for (const [fieldName, field] of Object.entries(type.getFields())) {
-          const call = callResolver(ext, boundary, field, { typeName: local, sql: ext.sqlFields.get(`${local}.${fieldName}`), root: false, baseParent: false, write: false, peer, policy });
+          const call = callResolver(ext, boundary, field, { typeName: local, sql: ext.sqlFields.get(`${local}.${fieldName}`), root: false, baseParent: false, write: false, peer, policy, added: callFields });
           field.resolve = (source, args, context, info) => {
             if (source === null || typeof source !== 'object' || Array.isArray(source)) {
               throw new BadAnswerError(entry.name, `the answer for "${local}" must be an object, not ${shown(source)}`, source);
@@ -150,6 +151,8 @@ interface CallOptions {
   peer: Peer;
   /** What the application grants it (context, budgets). */
   policy: ExtensionPolicy;
+  /** The fields extensions add to types they do not define (never sent as parts of a parent). */
+  added: AddedFields;
 }
 
 function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<unknown, unknown>, options: CallOptions): GraphQLFieldResolver<unknown, unknown> {
@@ -163,7 +166,7 @@ function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<un
         typeName: options.typeName,
         fieldName: field.name,
         arguments: boundary.arguments(field, args),
-        parent: sql?.key ? keyOnly(parent, sql.key.parentField) : options.baseParent ? schemaFieldsOf(parent, info.parentType, info.schema) : parent,
+        parent: keyOnly(options.baseParent ? schemaFieldsOf(parent, info.parentType, info.schema, options.added) : parent, sql),
         ...(sql ? {} : { context: grantedContext(ext.name, options.policy, context as Record<string, unknown> | null | undefined, typeof info.rootValue === 'object' ? info.rootValue : undefined) }),
         ...(budget ? { budget } : {}),
       },
@@ -173,8 +176,10 @@ function callResolver(ext: Extension, boundary: Boundary, field: GraphQLField<un
   };
 }
 
-/** A SQL resolver's parent: its key field alone (as serialized), all the statement can use. */
-function keyOnly(parent: unknown, field: string): Record<string, unknown> | undefined {
+/** Of the parent, a keyed SQL resolver needs its key field alone (as serialized): all its statement can use. */
+function keyOnly(parent: unknown, sql: SqlField | undefined): unknown {
+  if (!sql?.key) return parent;
+  const field = sql.key.parentField;
   if (parent === null || typeof parent !== 'object' || !hasOwn(parent, field)) return undefined;
   return { [field]: (parent as Record<string, unknown>)[field] };
 }
