@@ -12,6 +12,13 @@
  *   npx tsc -p . && node dist/fixtures/build.js && node dist/bench/event-loop.js
  *   BENCH_BUDGETS='{"maxAnswerValues":10000000,"maxAnswerBytes":67108864}' node dist/bench/event-loop.js  (budgets raised)
  *   BENCH_TIMEOUT_MS: the extension's `limits.timeoutMs` (default 10000)
+ *
+ * Large documents (parsed and validated on the event loop before any budget applies):
+ *   BENCH_FIELD=one BENCH_ALIASES=40000 node dist/bench/event-loop.js         (~400 KB, 40,000 extension fields)
+ *   BENCH_FIELD=__typename BENCH_ALIASES=30000 node dist/bench/event-loop.js  (~450 KB of a base field: no budget counts it)
+ *   BENCH_FIELD=__typename BENCH_ALIASES=666 node dist/bench/event-loop.js    (2,000 tokens: just within maxDocumentTokens)
+ *   BENCH_QUERY='{ __schema { types { name } ... } }': this query instead of the aliases
+ *   BENCH_OPTIONS='{"maxDocumentTokens":1000000,"maxDocumentBytes":1048576}': merged into the middleware's options
  */
 import { fork } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
@@ -29,6 +36,7 @@ const aliases = Number(process.env['BENCH_ALIASES'] ?? 8);
 const field = process.env['BENCH_FIELD'] ?? 'ints';
 const heavyRuns = Number(process.env['BENCH_HEAVY'] ?? 3);
 const budgets = process.env['BENCH_BUDGETS'] ? JSON.parse(process.env['BENCH_BUDGETS']) : undefined;
+const extraOptions = process.env['BENCH_OPTIONS'] ? JSON.parse(process.env['BENCH_OPTIONS']) : {};
 /** The extension's deadline: long by default, so the answers arrive and their cost is measured. */
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_MS'] ?? 10_000);
 
@@ -49,7 +57,8 @@ async function runClients(url: string): Promise<void> {
       return { status: 0, text: String((e as Error).cause ?? e) };
     }
   };
-  const heavyQuery = `{ ${Array.from({ length: aliases }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+  const heavyQuery = process.env['BENCH_QUERY'] ?? `{ ${Array.from({ length: aliases }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+  console.log(`heavy query: ${(Buffer.byteLength(heavyQuery) / 1024).toFixed(1)} KB`);
   let running = true;
   const smallLatencies: number[] = [];
   const small = (async () => {
@@ -82,6 +91,7 @@ const middleware = forgeExtensions(extensions, {
   graphiql: false,
   limits: { timeoutMs },
   ...(budgets ? { budgets } : {}),
+  ...extraOptions,
 });
 const app = express();
 app.use('/graphql', middleware);

@@ -76,6 +76,16 @@ describe('request budgets', function () {
     assert.equal(strict.body.errors[0].extensions.code, 'EXTENSION_REQUEST_BUDGET');
   });
 
+  it('counts before validating: an operation over budget is refused as such, whatever else is wrong with it', async () => {
+    await start({ extensions: { issues: { budgets: { maxFields: 2 } } } });
+    // Validation would find three unknown fields; the (linear) count refuses the operation first.
+    const refused = await post('{ a: issues { nope } b: issues { nope } c: issues { nope } }');
+    assert.deepEqual(refused.errors?.map((e) => e.extensions?.['code']), ['EXTENSION_REQUEST_BUDGET']);
+    // Within budget, validation answers as usual.
+    const invalid = await post('{ a: issues { nope } }');
+    assert.match(invalid.errors?.[0]?.message ?? '', /Cannot query field "nope"/);
+  });
+
   it('applies the global budgets to every extension, each extension its own override', async () => {
     await start({ budgets: { maxFields: 1 }, extensions: { ints: { budgets: { maxFields: 3 } } } });
     const ints = await post('{ a: one b: one c: one }');
