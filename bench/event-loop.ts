@@ -16,9 +16,11 @@
  * Large documents (parsed and validated on the event loop before any budget applies):
  *   BENCH_FIELD=one BENCH_ALIASES=40000 node dist/bench/event-loop.js         (~400 KB, 40,000 extension fields)
  *   BENCH_FIELD=__typename BENCH_ALIASES=30000 node dist/bench/event-loop.js  (~450 KB of a base field: no budget counts it)
- *   BENCH_FIELD=__typename BENCH_ALIASES=666 node dist/bench/event-loop.js    (2,000 tokens: just within maxDocumentTokens)
+ *   BENCH_FIELD=__typename BENCH_ALIASES=332 node dist/bench/event-loop.js    (998 tokens: just within maxDocumentTokens)
  *   BENCH_QUERY='{ __schema { types { name } ... } }': this query instead of the aliases
  *   BENCH_OPTIONS='{"maxDocumentTokens":1000000,"maxDocumentBytes":1048576}': merged into the middleware's options
+ *   BENCH_WARM=2: heavy requests sent before the measurement starts (JIT warm-up; default 0)
+ * Each heavy request ends with its own comment (`# request N`): none is served from the document cache.
  */
 import { fork } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
@@ -71,7 +73,7 @@ async function runClients(url: string): Promise<void> {
   })();
   for (let i = 0; i < heavyRuns; i++) {
     const start = performance.now();
-    const { status, text } = await post(heavyQuery);
+    const { status, text } = await post(`${heavyQuery}\n# request ${i}`);
     const codes = [...new Set([...text.matchAll(/"code":"([A-Z_]+)"/g)].map((m) => m[1]))];
     console.log(`heavy #${i + 1}: HTTP ${status}, ${(text.length / 1e6).toFixed(1)} MB, ${(performance.now() - start).toFixed(0)} ms, codes: ${codes.join(', ') || 'none'}`);
   }
@@ -105,6 +107,8 @@ const post = async (query: string) => {
   return { status: res.status, text: await res.text() };
 };
 await post('{ one }'); // warm: the instance is up
+const warmUps = Number(process.env['BENCH_WARM'] ?? 0);
+for (let i = 0; i < warmUps; i++) await post(`${process.env['BENCH_QUERY'] ?? `{ ${Array.from({ length: aliases }, (_, k) => `a${k}: ${field}`).join(' ')} }`}\n# warm-up ${i}`);
 
 // The clients run in a child process, so reading 31 MB answers does not count as the server's block.
 const delay = monitorEventLoopDelay({ resolution: 1 });

@@ -181,7 +181,9 @@ describe('request budgets', function () {
   });
 
   it('row 4: 100 aliases of issues(first: 500) fail their own request early; createIssue and other clients keep working', async () => {
-    await start();
+    // The document has 1,302 tokens: over the default maxDocumentTokens (documents.test.ts);
+    // raised here, the static budget refuses it.
+    await start({ maxDocumentTokens: 2000 });
     seedIssues();
     const before = calls('issues');
     const heavy = Array.from({ length: 5 }, () => post(row4));
@@ -203,7 +205,7 @@ describe('request budgets', function () {
 
   it('row 4 with the static budget raised: runtime budgets fail the request; the breaker never opens', async function () {
     this.timeout(120_000);
-    await start({ extensions: { issues: { budgets: { maxFields: 1000 } } } });
+    await start({ maxDocumentTokens: 2000, extensions: { issues: { budgets: { maxFields: 1000 } } } });
     seedIssues();
     const failures = new Set<unknown>();
     app!.host.extension('issues')!.on('failed', (e) => failures.add(e));

@@ -83,15 +83,20 @@ describe('document limits', function () {
     assert.deepEqual((await post('{ one }')).body, { data: { one: 1 } });
   });
 
-  it('serves a document of exactly maxDocumentTokens tokens (comments and whitespace are not tokens) and refuses one more', async () => {
+  it('serves a document of exactly maxDocumentTokens tokens (comments, commas and whitespace are not tokens) and refuses one more', async () => {
     await start();
-    const limit = aliases(666); // 666 x 3 + 2 = 2,000 tokens
+    const limit = aliases(332).replace('{', '{ __typename, one,'); // 2 + 2 + 332 x 3 = 1,000 tokens
     const served = await post(`# ${'a comment is not a token '.repeat(200)}\n${limit}\n# and neither is this one`);
     assert.equal(served.body.errors, undefined, JSON.stringify(served.body.errors?.[0]));
-    assert.equal(Object.keys(served.body.data!).length, 666);
-    assert.equal(served.body.data!['a665'], 'Query');
-    const over = await post(limit.replace(/ }$/, ' one }')); // 2,001 tokens
-    assertTooLarge(over.body, 'maxDocumentTokens', 2000);
+    assert.equal(Object.keys(served.body.data!).length, 334);
+    assert.deepEqual([served.body.data!['one'], served.body.data!['a331']], [1, 'Query']);
+    const over = await post(limit.replace(/ }$/, ' two: one }')); // 1,003 tokens
+    assertTooLarge(over.body, 'maxDocumentTokens', 1000);
+    const justOver = await post(limit.replace(/ }$/, ' __typename }')); // 1,001 tokens
+    assertTooLarge(justOver.body, 'maxDocumentTokens', 1000);
+    // The row 4 input of issue 10 (100 aliases of a list field: 1,302 tokens) is refused by default.
+    const row4 = aliases(100, 'issues(first: 500) { id title body }');
+    assertTooLarge((await post(row4)).body, 'maxDocumentTokens', 1000);
     // A syntax error within the limit stays the syntax error it is.
     const broken = await post('{ one ');
     assert.equal(broken.body.errors?.length, 1);

@@ -23,7 +23,7 @@ export interface DocumentLimits {
 
 export const DEFAULT_DOCUMENT_LIMITS: Readonly<DocumentLimits> = {
   maxDocumentBytes: 64 * 1024,
-  maxDocumentTokens: 2000,
+  maxDocumentTokens: 1000,
 };
 
 /** Queries longer than this are parsed every time rather than cached. */
@@ -31,7 +31,7 @@ const MAX_CACHED_QUERY_LENGTH = 64 * 1024;
 /**
  * The cache holds at most this many tokens' worth of documents: an AST costs ~290 bytes per
  * token (a 2,000-token document is ~570 KB of heap, measured), so ~70 MB at most, whatever
- * distinct queries clients send.
+ * distinct queries clients send (and whatever `maxDocumentTokens` allows).
  */
 const MAX_CACHED_TOKENS = 250_000;
 

@@ -32,17 +32,18 @@ export interface HttpOptions<Raw = unknown> {
    */
   maxDocumentBytes?: number;
   /**
-   * Most lexical tokens (GraphQL spec 2.1.6: names, punctuators, values; not comments or
+   * Most lexical tokens (GraphQL spec 2.1.6: names, punctuators, values; not comments, commas or
    * whitespace) in a document; graphql-js stops parsing at the next one (its
    * `maxLexicalTokens`). Parsing and validation run on the event loop before any budget
-   * applies, and cost about linearly in tokens: this bounds them. The GraphiQL introspection
-   * query has ~190 tokens; 100 aliases of `issues(first: 500) { id title body }` have 1,302.
+   * applies, and cost about linearly in tokens, except graphql-js's overlapping-fields rule,
+   * quadratic up to a fixed cap: this bounds them. The GraphiQL introspection query has ~190
+   * tokens; 100 aliases of `issues(first: 500) { id title body }` have 1,302.
    *
    * Over either limit, the answer is one GraphQL error, `extensions: { code:
    * 'DOCUMENT_TOO_LARGE', option, limit }`, without `data`, as graphql-http answers a syntax
    * error (HTTP 400 for `application/graphql-response+json`, 200 for `application/json`); nothing
    * else runs for the request (no `context`, no extension).
-   * @default 2000
+   * @default 1000
    */
   maxDocumentTokens?: number;
 }
