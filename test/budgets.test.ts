@@ -164,7 +164,9 @@ describe('request budgets', function () {
   });
 
   it('counts the errors an extension answers against maxAnswerBytes: 10 error messages of 400 KB are not all sent', async () => {
-    await start();
+    // A long deadline: on a loaded machine the probe may take longer than 1 s to answer 4 MB of
+    // messages (EXTENSION_TIMEOUT, seen); the answer budget is what is under test here.
+    await start({ extensions: { probe: { context: ['user'], limits: { timeoutMs: 30_000 } } } });
     // probe's `fail(message)` answers err(message): here 400 KB, ten times (4 MB against 2 MiB).
     const message = 'x'.repeat(400 * 1024);
     const query = `query($m: String!) { ${Array.from({ length: 10 }, (_, i) => `f${i}: fail(message: $m)`).join(' ')} }`;
