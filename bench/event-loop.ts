@@ -12,6 +12,15 @@
  *   npx tsc -p . && node dist/fixtures/build.js && node dist/bench/event-loop.js
  *   BENCH_BUDGETS='{"maxAnswerValues":10000000,"maxAnswerBytes":67108864}' node dist/bench/event-loop.js  (budgets raised)
  *   BENCH_TIMEOUT_MS: the extension's `limits.timeoutMs` (default 10000)
+ *
+ * Large documents (parsed and validated on the event loop before any budget applies):
+ *   BENCH_FIELD=one BENCH_ALIASES=40000 node dist/bench/event-loop.js         (~400 KB, 40,000 extension fields)
+ *   BENCH_FIELD=__typename BENCH_ALIASES=30000 node dist/bench/event-loop.js  (~450 KB of a base field: no budget counts it)
+ *   BENCH_FIELD=__typename BENCH_ALIASES=332 node dist/bench/event-loop.js    (998 tokens: just within maxDocumentTokens)
+ *   BENCH_QUERY='{ __schema { types { name } ... } }': this query instead of the aliases
+ *   BENCH_OPTIONS='{"maxDocumentTokens":1000000,"maxDocumentBytes":1048576}': merged into the middleware's options
+ *   BENCH_WARM=2: heavy requests sent before the measurement starts (JIT warm-up; default 0)
+ * Each heavy request ends with its own comment (`# request N`): none is served from the document cache.
  */
 import { fork } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
@@ -29,6 +38,7 @@ const aliases = Number(process.env['BENCH_ALIASES'] ?? 8);
 const field = process.env['BENCH_FIELD'] ?? 'ints';
 const heavyRuns = Number(process.env['BENCH_HEAVY'] ?? 3);
 const budgets = process.env['BENCH_BUDGETS'] ? JSON.parse(process.env['BENCH_BUDGETS']) : undefined;
+const extraOptions = process.env['BENCH_OPTIONS'] ? JSON.parse(process.env['BENCH_OPTIONS']) : {};
 /** The extension's deadline: long by default, so the answers arrive and their cost is measured. */
 const timeoutMs = Number(process.env['BENCH_TIMEOUT_MS'] ?? 10_000);
 
@@ -49,7 +59,8 @@ async function runClients(url: string): Promise<void> {
       return { status: 0, text: String((e as Error).cause ?? e) };
     }
   };
-  const heavyQuery = `{ ${Array.from({ length: aliases }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+  const heavyQuery = process.env['BENCH_QUERY'] ?? `{ ${Array.from({ length: aliases }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+  console.log(`heavy query: ${(Buffer.byteLength(heavyQuery) / 1024).toFixed(1)} KB`);
   let running = true;
   const smallLatencies: number[] = [];
   const small = (async () => {
@@ -62,7 +73,7 @@ async function runClients(url: string): Promise<void> {
   })();
   for (let i = 0; i < heavyRuns; i++) {
     const start = performance.now();
-    const { status, text } = await post(heavyQuery);
+    const { status, text } = await post(`${heavyQuery}\n# request ${i}`);
     const codes = [...new Set([...text.matchAll(/"code":"([A-Z_]+)"/g)].map((m) => m[1]))];
     console.log(`heavy #${i + 1}: HTTP ${status}, ${(text.length / 1e6).toFixed(1)} MB, ${(performance.now() - start).toFixed(0)} ms, codes: ${codes.join(', ') || 'none'}`);
   }
@@ -82,6 +93,7 @@ const middleware = forgeExtensions(extensions, {
   graphiql: false,
   limits: { timeoutMs },
   ...(budgets ? { budgets } : {}),
+  ...extraOptions,
 });
 const app = express();
 app.use('/graphql', middleware);
@@ -95,6 +107,8 @@ const post = async (query: string) => {
   return { status: res.status, text: await res.text() };
 };
 await post('{ one }'); // warm: the instance is up
+const warmUps = Number(process.env['BENCH_WARM'] ?? 0);
+for (let i = 0; i < warmUps; i++) await post(`${process.env['BENCH_QUERY'] ?? `{ ${Array.from({ length: aliases }, (_, k) => `a${k}: ${field}`).join(' ')} }`}\n# warm-up ${i}`);
 
 // The clients run in a child process, so reading 31 MB answers does not count as the server's block.
 const delay = monitorEventLoopDelay({ resolution: 1 });

@@ -1,61 +1,114 @@
 /**
- * Parse and validate once per distinct query, not once per request.
+ * Parse and validate once per distinct query, not once per request, within the document limits.
  *
  * `validate()` is most of a small request's cost (~125 µs measured), and clients send the same
  * few queries over and over. Parsed documents are kept in a bounded LRU keyed by the query text;
  * validation results are kept per (schema snapshot, document). A reload publishes a new schema
  * object, so its documents are validated afresh: the cache is invalidated by construction.
+ *
+ * Parsing runs on the event loop before any budget can apply, so it is bounded first: a query
+ * longer than `maxDocumentBytes` is refused before it is read, and graphql-js stops parsing at
+ * `maxDocumentTokens` lexical tokens (its `maxLexicalTokens`). Both refusals are
+ * `DOCUMENT_TOO_LARGE`.
  */
-import {
-  parse as graphqlParse,
-  specifiedRules,
-  validate as graphqlValidate,
-  type DocumentNode,
-  type GraphQLError,
-  type GraphQLSchema,
-  type ValidationRule,
-} from 'graphql';
+import { GraphQLError, Lexer, parse, Source, TokenKind, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+
+/** Limits on the GraphQL document of one request. */
+export interface DocumentLimits {
+  /** Longest `query`, in UTF-8 bytes. */
+  maxDocumentBytes: number;
+  /** Most lexical tokens in a `query` (punctuators, names, values; comments are not tokens). */
+  maxDocumentTokens: number;
+}
+
+export const DEFAULT_DOCUMENT_LIMITS: Readonly<DocumentLimits> = {
+  maxDocumentBytes: 64 * 1024,
+  maxDocumentTokens: 1000,
+};
 
 /** Queries longer than this are parsed every time rather than cached. */
 const MAX_CACHED_QUERY_LENGTH = 64 * 1024;
+/**
+ * The cache holds at most this many tokens' worth of documents: an AST costs ~290 bytes per
+ * token (a 2,000-token document is ~570 KB of heap, measured), so ~70 MB at most, whatever
+ * distinct queries clients send (and whatever `maxDocumentTokens` allows).
+ */
+const MAX_CACHED_TOKENS = 250_000;
 
 export interface DocumentCache {
-  parse: typeof graphqlParse;
-  validate: typeof graphqlValidate;
+  /** The query's document; throws a GraphQLError (a syntax error, or `DOCUMENT_TOO_LARGE`). */
+  parse(query: string): DocumentNode;
+  /** The specified rules' errors for `document` against `schema`. */
+  validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
 }
 
 /** A cache for up to `size` distinct queries. */
-export function createDocumentCache(size = 1000): DocumentCache {
-  const documents = new Map<string, DocumentNode>();
+export function createDocumentCache(limits: DocumentLimits, size = 1000): DocumentCache {
+  const documents = new Map<string, { document: DocumentNode; tokens: number }>();
+  let cachedTokens = 0;
   const validations = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, readonly GraphQLError[]>>();
 
-  const parse = ((source, options) => {
-    if (typeof source !== 'string' || options || source.length > MAX_CACHED_QUERY_LENGTH) return graphqlParse(source, options);
-    let document = documents.get(source);
-    if (document) {
-      documents.delete(source); // refresh its LRU position
-    } else {
-      document = graphqlParse(source); // a syntax error throws and is not cached
-      if (documents.size >= size) documents.delete(documents.keys().next().value!);
-    }
-    documents.set(source, document);
-    return document;
-  }) as typeof graphqlParse;
+  return {
+    parse(query) {
+      const cached = query.length <= MAX_CACHED_QUERY_LENGTH ? documents.get(query) : undefined;
+      if (cached) {
+        documents.delete(query); // refresh its LRU position
+        documents.set(query, cached);
+        return cached.document;
+      }
+      const document = parseWithin(query, limits); // an error throws and is not cached
+      const tokens = (document as { tokenCount?: number }).tokenCount ?? limits.maxDocumentTokens;
+      if (query.length <= MAX_CACHED_QUERY_LENGTH && tokens <= MAX_CACHED_TOKENS) {
+        documents.set(query, { document, tokens });
+        cachedTokens += tokens;
+        for (const [oldest, entry] of documents) {
+          if (documents.size <= size && cachedTokens <= MAX_CACHED_TOKENS) break;
+          documents.delete(oldest);
+          cachedTokens -= entry.tokens;
+        }
+      }
+      return document;
+    },
 
-  const validate = ((schema, document, rules, options, typeInfo) => {
-    // Only the default rule set is cached; anything custom is validated every time.
-    if (rules !== undefined && !isSpecifiedRules(rules)) return graphqlValidate(schema, document, rules, options, typeInfo);
-    let bySchema = validations.get(schema);
-    if (!bySchema) validations.set(schema, (bySchema = new WeakMap()));
-    let errors = bySchema.get(document);
-    if (!errors) bySchema.set(document, (errors = graphqlValidate(schema, document, rules, options, typeInfo)));
-    return errors;
-  }) as typeof graphqlValidate;
-
-  return { parse, validate };
+    validate(schema, document) {
+      let bySchema = validations.get(schema);
+      if (!bySchema) validations.set(schema, (bySchema = new WeakMap()));
+      let errors = bySchema.get(document);
+      if (!errors) bySchema.set(document, (errors = validate(schema, document)));
+      return errors;
+    },
+  };
 }
 
-/** graphql-http passes a copy of `specifiedRules` (plus any custom ones). */
-function isSpecifiedRules(rules: readonly ValidationRule[]): boolean {
-  return rules.length === specifiedRules.length && rules.every((rule, i) => rule === specifiedRules[i]);
+/** graphql-js's parse, refusing a document over `limits` with `DOCUMENT_TOO_LARGE`. */
+function parseWithin(query: string, limits: DocumentLimits): DocumentNode {
+  // A string's length in UTF-16 code units never exceeds its UTF-8 bytes: the cheap test first.
+  if (query.length > limits.maxDocumentBytes || Buffer.byteLength(query, 'utf8') > limits.maxDocumentBytes) {
+    throw documentTooLarge(`the document is larger than ${limits.maxDocumentBytes} bytes (maxDocumentBytes)`, 'maxDocumentBytes', limits.maxDocumentBytes);
+  }
+  try {
+    return parse(query, { maxLexicalTokens: limits.maxDocumentTokens });
+  } catch (e) {
+    // graphql-js reports the token limit as a syntax error; tell it apart by counting again
+    // (at most maxDocumentTokens + 1 tokens), not by its wording.
+    if (hasMoreTokens(query, limits.maxDocumentTokens)) {
+      throw documentTooLarge(`the document has more than ${limits.maxDocumentTokens} lexical tokens (maxDocumentTokens)`, 'maxDocumentTokens', limits.maxDocumentTokens);
+    }
+    throw e;
+  }
+}
+
+function hasMoreTokens(query: string, max: number): boolean {
+  const lexer = new Lexer(new Source(query));
+  try {
+    for (let count = 0; count <= max; count++) if (lexer.advance().kind === TokenKind.EOF) return false;
+    return true;
+  } catch {
+    return false; // a lexical error before the limit: the parse error stands
+  }
+}
+
+/** The refusal: `extensions: { code: 'DOCUMENT_TOO_LARGE', option, limit }`. */
+function documentTooLarge(message: string, option: keyof DocumentLimits, limit: number): GraphQLError {
+  return new GraphQLError(`${message}; send a smaller query`, { extensions: { code: 'DOCUMENT_TOO_LARGE', option, limit } });
 }

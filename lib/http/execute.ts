@@ -1,20 +1,35 @@
 /**
- * Execution as the HTTP handler runs it: request budgets checked before any extension is called,
- * and results serialised without a per-value replacer.
+ * Admission and execution as the HTTP handler runs them: a request's document is bounded,
+ * checked against the request budgets and validated before anything runs for it, and results
+ * are serialised without a per-value replacer.
  */
-import { execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { Response as GraphqlHttpResponse } from 'graphql-http';
+import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { OperationArgs, Response as GraphqlHttpResponse, RequestParams } from 'graphql-http';
 import { checkStaticBudgets, startRequest } from '../schema/budget.js';
+import type { DocumentCache } from './document-cache.js';
 
 /**
- * `execute`, after the operation's static budget check (`budgets.maxFields`): over budget, the
- * answer is the errors alone (no `data`, like a validation error) and no extension is called.
- * Each execution gets its own runtime budgets (carried as its `rootValue`).
+ * What a request may execute (graphql-http's `onSubscribe`), cheapest refusal first, each step
+ * linear in the document: parse within the document limits (`DOCUMENT_TOO_LARGE`), the static
+ * budget count (`budgets.maxFields`, `EXTENSION_REQUEST_BUDGET`: no need to validate an
+ * operation that will not run), then the specified validation rules. A refusal is the errors
+ * alone (no `data`), answered as graphql-http answers a bad request; the application's
+ * `context` is only built for an admitted operation. An admitted operation gets its own runtime
+ * budgets (carried as its `rootValue`).
  */
-export function budgetedExecute(args: ExecutionArgs): ReturnType<typeof execute> {
-  const errors = checkStaticBudgets(args.schema, args.document, args.operationName);
-  if (errors.length > 0) return { errors };
-  return execute({ ...args, rootValue: startRequest(args.schema) });
+export function admitOperation(cache: DocumentCache, schema: GraphQLSchema, params: RequestParams): OperationArgs<Record<string, unknown>> | readonly GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = cache.parse(params.query);
+  } catch (e) {
+    // A syntax error (a GraphQLError) or, for a document nested past the stack, a RangeError.
+    return [e instanceof GraphQLError ? e : new GraphQLError(`the document could not be parsed: ${(e as Error)?.message ?? e}`)];
+  }
+  const overBudget = checkStaticBudgets(schema, document, params.operationName);
+  if (overBudget.length > 0) return overBudget;
+  const invalid = cache.validate(schema, document);
+  if (invalid.length > 0) return invalid;
+  return { schema, document, operationName: params.operationName, variableValues: params.variables, rootValue: startRequest(schema) };
 }
 
 /**

@@ -9,8 +9,8 @@ import { ExtensionHost } from '../host/host.js';
 import { assertKnownKeys, HOST_KEYS, resolveHostOptions, type HostOptions } from '../host/options.js';
 import type { Snapshot } from '../host/snapshots.js';
 import type { Logger } from '../runtime/logger.js';
-import { createDocumentCache } from './document-cache.js';
-import { budgetedExecute, serializeResult } from './execute.js';
+import { createDocumentCache, DEFAULT_DOCUMENT_LIMITS } from './document-cache.js';
+import { admitOperation, serializeResult } from './execute.js';
 import { ASSET_PREFIX, graphiqlAsset, graphiqlOffPage, graphiqlPage } from './graphiql.js';
 
 /** Options of the HTTP layer (besides the host's). */
@@ -26,6 +26,26 @@ export interface HttpOptions<Raw = unknown> {
   graphiql?: boolean;
   /** Largest request body accepted, in bytes (larger: `413`). @default 1048576 */
   maxBodyBytes?: number;
+  /**
+   * Longest GraphQL document (the request's `query`) accepted, in UTF-8 bytes. Refused before
+   * it is parsed. @default 65536
+   */
+  maxDocumentBytes?: number;
+  /**
+   * Most lexical tokens (GraphQL spec 2.1.6: names, punctuators, values; not comments, commas or
+   * whitespace) in a document; graphql-js stops parsing at the next one (its
+   * `maxLexicalTokens`). Parsing and validation run on the event loop before any budget
+   * applies, and cost about linearly in tokens, except graphql-js's overlapping-fields rule,
+   * quadratic up to a fixed cap: this bounds them. The GraphiQL introspection query has ~190
+   * tokens; 100 aliases of `issues(first: 500) { id title body }` have 1,302.
+   *
+   * Over either limit, the answer is one GraphQL error, `extensions: { code:
+   * 'DOCUMENT_TOO_LARGE', option, limit }`, without `data`, as graphql-http answers a syntax
+   * error (HTTP 400 for `application/graphql-response+json`, 200 for `application/json`); nothing
+   * else runs for the request (no `context`, no extension).
+   * @default 1000
+   */
+  maxDocumentTokens?: number;
 }
 
 
@@ -64,9 +84,9 @@ export type ForgeHandler<Raw> = (exchange: HttpExchange<Raw>) => Promise<HttpAns
  */
 export function createEndpoint<Raw>(dir: string, options: HostOptions & HttpOptions<Raw>): { host: ExtensionHost; handle: ForgeHandler<Raw> } {
   if (options === null || typeof options !== 'object') throw new TypeError('forge-extensions: options must be an object');
-  assertKnownKeys(options, [...HOST_KEYS, 'context', 'graphiql', 'maxBodyBytes'], 'forge-extensions');
-  const { context, graphiql, maxBodyBytes, ...hostOptions } = options;
-  const httpOptions: HttpOptions<Raw> = { context, graphiql, maxBodyBytes };
+  assertKnownKeys(options, [...HOST_KEYS, ...HTTP_KEYS], 'forge-extensions');
+  const { context, graphiql, maxBodyBytes, maxDocumentBytes, maxDocumentTokens, ...hostOptions } = options;
+  const httpOptions: HttpOptions<Raw> = { context, graphiql, maxBodyBytes, maxDocumentBytes, maxDocumentTokens };
   checkHttpOptions(httpOptions);
   const resolved = resolveHostOptions(hostOptions);
   const host = new ExtensionHost(dir, resolved);
@@ -76,9 +96,12 @@ export function createEndpoint<Raw>(dir: string, options: HostOptions & HttpOpti
 function createForgeHandler<Raw>(host: ExtensionHost, options: HttpOptions<Raw>, logger: Logger): ForgeHandler<Raw> {
   const graphiql = options.graphiql ?? process.env['NODE_ENV'] !== 'production';
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const cache = createDocumentCache();
+  const cache = createDocumentCache({
+    maxDocumentBytes: options.maxDocumentBytes ?? DEFAULT_DOCUMENT_LIMITS.maxDocumentBytes,
+    maxDocumentTokens: options.maxDocumentTokens ?? DEFAULT_DOCUMENT_LIMITS.maxDocumentTokens,
+  });
   const handle = createHandler<Raw, { snapshot: Snapshot }, Record<string, unknown>>({
-    schema: (req) => req.context.snapshot.schema,
+    onSubscribe: (req, params) => admitOperation(cache, req.context.snapshot.schema, params),
     context: async (req) => {
       const value = options.context ? await options.context(req.raw) : {};
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -86,9 +109,6 @@ function createForgeHandler<Raw>(host: ExtensionHost, options: HttpOptions<Raw>,
       }
       return value;
     },
-    parse: cache.parse,
-    validate: cache.validate,
-    execute: budgetedExecute,
     onOperation: (req, _args, result) => serializeResult(req.headers, result),
   });
 
@@ -162,11 +182,13 @@ function readBody(stream: NodeJS.ReadableStream, limit: number): Promise<string>
 function checkHttpOptions<Raw>(options: HttpOptions<Raw>): void {
   if (options.context !== undefined && typeof options.context !== 'function') throw new TypeError('forge-extensions: options.context must be a function (req) => object');
   if (options.graphiql !== undefined && typeof options.graphiql !== 'boolean') throw new TypeError('forge-extensions: options.graphiql must be a boolean');
-  if (options.maxBodyBytes !== undefined && !(Number.isInteger(options.maxBodyBytes) && options.maxBodyBytes > 0)) {
-    throw new TypeError('forge-extensions: options.maxBodyBytes must be a positive integer');
+  for (const key of ['maxBodyBytes', 'maxDocumentBytes', 'maxDocumentTokens'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new TypeError(`forge-extensions: options.${key} must be a positive integer`);
   }
 }
 
+const HTTP_KEYS = ['context', 'graphiql', 'maxBodyBytes', 'maxDocumentBytes', 'maxDocumentTokens'] as const;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 function splitUrl(url: string): [string, string?] {
