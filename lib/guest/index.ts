@@ -21,6 +21,7 @@ import { SDK_METADATA_TYPE, SDK_RESOLVER_KEYS_FIELD } from './metadata.js';
 import { applyMigrations } from './migrations.js';
 
 export { DatabaseError, RawJson, type Database, type ExecuteResult, type SqlParams } from './database.js';
+export { sql, SqlDirectiveError, type SqlOptions } from './sql.js';
 
 /** Field arguments, as GraphQL coerced them. */
 export type Args = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -73,11 +74,14 @@ export interface BatchResolver<Config> {
 
 /** An extension, described. */
 export interface ExtensionDefinition<Config = Record<string, unknown>> {
-  /** GraphQL SDL: own types, and `extend type Query / Mutation / <BaseType>`. Or a function of the config. */
+  /**
+   * GraphQL SDL: own types, and `extend type Query / Mutation / <BaseType>`. Or a function of the config.
+   * A field marked with {@link sql}`(...)` is resolved by the host with SQL: it needs no resolver.
+   */
   schema: string | ((config: Config) => string);
   /** SQL scripts, applied once each, in order. Append new ones; never edit applied ones. */
   migrations?: readonly string[];
-  /** Resolvers by `Type.field`, with the type names as your schema writes them. */
+  /** Resolvers by `Type.field`, with the type names as your schema writes them (none for a field with `@sql`). */
   resolvers: Record<string, Resolver<Config> | BatchResolver<Config>>;
   /** Runs once per instance, after the config is read. */
   init?: (ctx: ExtensionContext<Config>) => void;
