@@ -78,12 +78,12 @@ describe('forge-ext', function () {
       assert.equal(checked.code, 0, checked.stderr);
       assert.match(checked.stdout, /✓ notes\.wasm is a valid extension/);
       assert.match(checked.stdout, /types {5}Note \(Notes_Note\)/);
-      assert.match(checked.stdout, /fields {4}Query: notes; Mutation: addNote/);
+      assert.match(checked.stdout, /fields {4}Query: notes, noteCount; Mutation: addNote/);
 
       await withServer(['serve', project, '--port', '0', '--data', join(dir, 'data'), '--no-watch'], project, async (url) => {
         const post = async (query: string) => (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) })).json()) as { data: unknown };
         assert.deepEqual((await post('mutation { addNote(text: "served") { text } }')).data, { addNote: { text: 'served' } });
-        assert.deepEqual((await post('{ notes { text } }')).data, { notes: [{ text: 'served' }] });
+        assert.deepEqual((await post('{ notes { text } noteCount }')).data, { notes: [{ text: 'served' }], noteCount: 1 });
         const page = await fetch(url, { headers: { accept: 'text/html' } });
         assert.match(await page.text(), /GraphiQL/);
         assert.equal((await fetch(new URL('/favicon.ico', url))).status, 204);
@@ -126,6 +126,9 @@ describe('forge-ext', function () {
       const withSchema = await forgeExt(['check', fixturePath('issues'), '--config', '{"repositories":true}', '--schema', schemaFile]);
       assert.equal(withSchema.code, 0, withSchema.stderr);
       assert.match(withSchema.stdout, /Repository: issues/);
+      // The resolvers follow the config as the schema does: all of them without @sql.
+      const guest = await forgeExt(['check', fixturePath('issues'), '--config', '{"guestResolvers":true,"repositories":true}', '--schema', schemaFile]);
+      assert.equal(guest.code, 0, guest.stderr);
     } finally {
       cleanup();
     }
@@ -153,7 +156,7 @@ describe('forge-ext', function () {
 
       // 1. A type error: `row` may be undefined and `n` is a number (TS18048, TS2339).
       const typeError = await buildWith(
-        (s) => s.replace("  resolvers: {\n", "  resolvers: {\n    'Query.notesCount': (_args, { db }) => {\n      const row = db.get<{ n: number }>('SELECT count(*) AS n FROM notes');\n      return row.n.toUpperCase();\n    },\n").replace('      notes: [Note!]!\n', '      notes: [Note!]!\n      notesCount: Int!\n'),
+        (s) => s.replace("  resolvers: {\n", "  resolvers: {\n    'Query.notesCount': (_args, { db }) => {\n      const row = db.get<{ n: number }>('SELECT count(*) AS n FROM notes');\n      return row.n.toUpperCase();\n    },\n").replace('    extend type Query {\n', '    extend type Query {\n      notesCount: Int!\n'),
         'row.n.toUpperCase',
       );
       assert.ok(typeError.stderr.includes(`${typeError.at()}: error TS18048: 'row' is possibly 'undefined'.`), typeError.stderr);
@@ -164,8 +167,22 @@ describe('forge-ext', function () {
       assert.ok(sdl.stderr.includes(`${sdl.at()}: invalid SDL: syntax error: Expected ":", found Name "String".`), sdl.stderr);
 
       // 3. A resolver key that names no field: the nearest field is named.
-      const key = await buildWith((s) => s.replace("'Query.notes':", "'Query.note':"), "'Query.note'");
-      assert.ok(key.stderr.includes(`${key.at()}: resolver "Query.note" matches no field in the schema; did you mean "Query.notes"?`), key.stderr);
+      const key = await buildWith((s) => s.replace("'Mutation.addNote':", "'Mutation.addNotes':"), "'Mutation.addNotes'");
+      assert.ok(key.stderr.includes(`${key.at()}: resolver "Mutation.addNotes" matches no field in the schema; did you mean "Mutation.addNote"?`), key.stderr);
+
+      // A resolver for a field the host resolves with @sql: it would never run.
+      const shadowed = await buildWith((s) => s.replace("  resolvers: {\n", "  resolvers: {\n    'Query.notes': () => [],\n"), "'Query.notes'");
+      assert.ok(
+        shadowed.stderr.includes(`${shadowed.at()}: resolver "Query.notes" is for a field the schema resolves with @sql, so it would never run; remove the resolver or the field's @sql`),
+        shadowed.stderr,
+      );
+      // The SDL is a template with sql() calls: the build evaluates them (with the SDK's own
+      // function), so a mistake after them is still placed exactly...
+      const afterSql = await buildWith((s) => s.replace('addNote(text: String!)', 'addNote(text: Strin!)'), 'Strin!');
+      assert.ok(afterSql.stderr.includes(`${afterSql.at()}: Unknown type "Strin". Did you mean "String"?`), afterSql.stderr);
+      // ... and a declaration @sql refuses whatever the database holds is reported at its field.
+      const rootKey = await buildWith((s) => s.replace("sql('SELECT count(*) FROM notes')", "sql('SELECT count(*) FROM notes', { key: 'n' })"), 'noteCount: Int!');
+      assert.ok(rootKey.stderr.includes(`${rootKey.at()}: Query.noteCount @sql: a root field has no parent: key and parentKey are for fields of other types`), rootKey.stderr);
 
       // Also an SDL validation error (not only syntax): an unknown type, at its position.
       const unknownType = await buildWith((s) => s.replace('createdAt: String!', 'createdAt: Strnig!'), 'Strnig');
@@ -178,7 +195,10 @@ describe('forge-ext', function () {
   it('check matches the resolver keys of a built SDK extension against its SDL', async () => {
     const result = await forgeExt(['check', fixturePath('sdk-misspelled')]);
     assert.equal(result.code, 1, result.stdout + result.stderr);
-    assert.match(result.stderr, /failed at resolvers: resolver "Query\.noteCount" matches no field in the schema; did you mean "Query\.notesCount"\?/);
+    assert.match(
+      result.stderr,
+      /failed at resolvers: resolver "Query\.noteCount" matches no field in the schema; did you mean "Query\.notesCount"\?; resolver "Query\.notes" is for a field the schema resolves with @sql, so it would never run; remove the resolver or the field's @sql\n/,
+    );
     const good = await forgeExt(['check', fixturePath('sdk-v1')]);
     assert.equal(good.code, 0, good.stderr);
   });

@@ -1,13 +1,17 @@
 /**
  * The guest SDK (`forge-extensions/guest`) inside real components: migrations applied once
  * across restarts and upgrades (and an edited one refused), batch resolvers, typed errors,
- * nested transactions; and its contract types generated from the WIT.
+ * nested transactions; `sql()` (property: any text survives the SDL); and its contract types
+ * generated from the WIT.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
+import { Kind, parse, type ObjectTypeDefinitionNode } from 'graphql';
 import request from 'supertest';
 import { generateGuestTypes } from '../lib/cli/guest-types.js';
+import { sql, SqlDirectiveError } from '../lib/guest/sql.js';
 import { ExtensionLoadError } from '../lib/runtime/errors.js';
 import type { Extension } from '../lib/runtime/extension.js';
 import { loadExtension } from '../lib/runtime/load.js';
@@ -107,5 +111,49 @@ describe('contract types', () => {
     for (const [file, text] of Object.entries(generated)) {
       assert.equal(readFileSync(join('lib', 'guest', 'wit-types', file), 'utf8'), text, `${file} is stale: run \`node dist/lib/cli/main.js types lib/guest/wit-types\``);
     }
+  });
+});
+
+describe('sql()', () => {
+  /** The `@sql` arguments of the one field of `type T { f: Int <directive> }`, as graphql-js parses them. */
+  const parsedArguments = (directive: string) => {
+    const type = parse(`type T {\n  f: Int ${directive}\n}`).definitions[0] as ObjectTypeDefinitionNode;
+    const [found] = type.fields![0]!.directives!;
+    assert.equal(found!.name.value, 'sql');
+    return Object.fromEntries(
+      found!.arguments!.map((a) => [a.name.value, a.value.kind === Kind.STRING ? a.value.value : a.value.kind === Kind.LIST ? a.value.values.map((v) => (v.kind === Kind.STRING ? v.value : v.kind)) : a.value.kind]),
+    );
+  };
+  // Any Unicode text, salted with what breaks naive escaping: quotes, block-string quotes,
+  // backslashes and escape look-alikes, line terminators, control characters.
+  const text = fc
+    .array(fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('"', '"""', '\\', '\\n', '\\u0041', '\\"""', '\n', '\r\n', '\r', '\t', '\u0000', '\u2028', '\u{1F600}', "'", '${x}', ')', '@sql(')))
+    .map((parts) => parts.join(''));
+
+  it('any query text (and key, parentKey, json) comes back unchanged from graphql.parse', () => {
+    fc.assert(
+      fc.property(text, fc.option(text, { nil: undefined }), fc.option(text, { nil: undefined }), fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }), (query, key, parentKey, json) => {
+        const expected: Record<string, unknown> = { query };
+        if (key !== undefined) expected['key'] = key;
+        if (parentKey !== undefined) expected['parentKey'] = parentKey;
+        if (json !== undefined) expected['json'] = json;
+        assert.deepEqual(parsedArguments(sql(query, { key, parentKey, json })), expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes the directive an SDL author would', () => {
+    assert.equal(sql('SELECT 1'), '@sql(query: "SELECT 1")');
+    assert.equal(
+      sql(`SELECT body, issue_id FROM comments WHERE issue_id IN (SELECT value FROM json_each(:keys)) AND body <> 'say "hi" \\o/'`, { key: 'issue_id', parentKey: 'id', json: ['tags'] }),
+      String.raw`@sql(query: "SELECT body, issue_id FROM comments WHERE issue_id IN (SELECT value FROM json_each(:keys)) AND body <> 'say \"hi\" \\o/'", key: "issue_id", parentKey: "id", json: ["tags"])`,
+    );
+    assert.equal(sql('a\nb'), String.raw`@sql(query: "a\u000ab")`);
+  });
+
+  it('refuses text that is not Unicode (an unpaired surrogate), naming where', () => {
+    assert.throws(() => sql('SELECT \ud800 x'), (e: unknown) => e instanceof SqlDirectiveError && /unpaired surrogate \(\\ud800\) at index 7/.test(e.message));
+    assert.throws(() => sql('SELECT 1', { key: 'a\udc00' }), SqlDirectiveError);
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExtensionCallError } from '../lib/runtime/errors.js';
+import { ExtensionCallError, ExtensionLoadError } from '../lib/runtime/errors.js';
 import type { Extension } from '../lib/runtime/extension.js';
 import { loadExtension, type Isolation, type LoadExtensionOptions } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
@@ -36,7 +36,7 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       assert.equal(issues.contractVersion, '0.1.0');
       assert.match(issues.sdl, /type Issue \{/);
       assert.ok(
-        logger.lines.some((l) => l.level === 'info' && l.msg === 'applied 1 migration' && (l.fields as { extension: string }).extension === 'issues'),
+        logger.lines.some((l) => l.level === 'info' && l.msg === 'applied 2 migrations' && (l.fields as { extension: string }).extension === 'issues'),
         'the guest log line reaches the host logger, tagged with the extension',
       );
 
@@ -63,6 +63,79 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       assert.equal(again.status, 'CLOSED');
       const comments = await issues.resolveField({ typeName: 'Issue', fieldName: 'comments', parent: again });
       assert.deepEqual((comments as Array<{ body: string }>).map((c) => c.body), ['me too']);
+    });
+
+    it('answers the same through its SQL resolvers (default) and its guest resolvers (guestResolvers: true)', async () => {
+      const answers: unknown[] = [];
+      for (const guestResolvers of [false, true]) {
+        const issues = await load('issues', { config: { repositories: true, guestResolvers }, name: `issues${guestResolvers ? 'guest' : 'sql'}` });
+        if (guestResolvers) assert.doesNotMatch(issues.sdl, /@sql/);
+        else assert.match(issues.sdl, /createIssue\(title: String!, body: String, repository: String\): Issue! @sql\(query: "INSERT INTO issues/);
+        const write = (fieldName: string, args: Record<string, unknown>) => issues.resolveField({ typeName: 'Mutation', fieldName, arguments: args }, { write: true });
+        const read = (fieldName: string, args: Record<string, unknown> = {}) => issues.resolveField({ typeName: 'Query', fieldName, arguments: args });
+        const calls = issues.stats.calls;
+        for (const [title, repository] of [['a1', 'a'], ['b1', 'b'], ['a2', 'a'], ['none', undefined], ['a3', 'a']] as const) await write('createIssue', { title, repository });
+        await write('addComment', { issueId: '3', body: 'second' });
+        await write('addComment', { issueId: 1, body: 'first' });
+        await write('addComment', { issueId: '3', body: 'third' });
+        await write('updateIssueStatus', { id: '2', status: 'CLOSED' });
+        const batch = async (requests: Parameters<Extension['resolveBatch']>[0]) =>
+          (await issues.resolveBatch(requests)).map((r) => (r.status === 'fulfilled' ? r.value : `${(r.reason as Error).message}`));
+        const strip = (value: unknown) => JSON.parse(JSON.stringify(value, (k, v) => (k === 'createdAt' ? typeof v : k === 'issue_id' ? undefined : v)));
+        const refused = async (fieldName: string, args: Record<string, unknown>) => {
+          const e = await rejection(write(fieldName, args));
+          return `${e.code}: ${e.message}`;
+        };
+        answers.push(
+          strip({
+            all: await read('issues'),
+            page: await read('issues', { first: 2, after: '1' }),
+            open: await read('issues', { status: 'OPEN', first: null }),
+            none: await read('issues', { first: -1 }),
+            one: await read('issue', { id: '3' }),
+            missing: await read('issue', { id: 99 }),
+            // One batch: every parent's comments, in id order; the window gives each repository its own `first`.
+            comments: await batch([1, 2, 3].map((id) => ({ typeName: 'Issue', fieldName: 'comments', parent: { id } }))),
+            byRepository: await batch(['a', 'b', 'zzz'].map((name) => ({ typeName: 'Repository', fieldName: 'issues', arguments: { first: 2 }, parent: { name } }))),
+            closedInB: await batch([{ typeName: 'Repository', fieldName: 'issues', arguments: { status: 'CLOSED' }, parent: { name: 'b' } }]),
+            errors: [
+              await refused('createIssue', { title: ' \t\n' }),
+              await refused('createIssue', { title: 'x'.repeat(201) }),
+              await refused('addComment', { issueId: '99', body: 'lost' }),
+              await refused('updateIssueStatus', { id: '99', status: 'OPEN' }),
+            ],
+          }),
+        );
+        assert.equal((await read('issues', { first: 500 }) as unknown[]).length, 5, 'the refused writes were rolled back');
+        assert.ok(issues.stats.calls > calls);
+      }
+      const [sqlAnswers, guestAnswers] = answers as Array<Record<string, unknown>>;
+      assert.deepEqual(sqlAnswers, guestAnswers);
+      const titles = (list: unknown) => (list as Array<{ title: string }>).map((i) => i.title);
+      assert.deepEqual(titles(sqlAnswers!['all']), ['a1', 'b1', 'a2', 'none', 'a3']);
+      assert.deepEqual(titles(sqlAnswers!['page']), ['b1', 'a2']);
+      assert.deepEqual(titles(sqlAnswers!['open']), ['a1', 'a2', 'none', 'a3']);
+      assert.deepEqual(sqlAnswers!['none'], []);
+      assert.deepEqual(sqlAnswers!['one'], { id: 3, repository: 'a', title: 'a2', body: null, status: 'OPEN', createdAt: 'string' });
+      assert.equal(sqlAnswers!['missing'], null);
+      assert.deepEqual((sqlAnswers!['comments'] as Array<Array<{ body: string }>>).map((r) => r.map((c) => c.body)), [['first'], [], ['second', 'third']]);
+      assert.deepEqual((sqlAnswers!['byRepository'] as unknown[]).map(titles), [['a1', 'a2'], ['b1'], []]);
+      assert.deepEqual((sqlAnswers!['closedInB'] as unknown[]).map(titles), [['b1']]);
+      assert.deepEqual(sqlAnswers!['errors'], [
+        'EXTENSION_ERROR: title must not be empty',
+        'EXTENSION_ERROR: title is longer than 200 characters',
+        'EXTENSION_ERROR: no issue with id 99',
+        'EXTENSION_ERROR: no issue with id 99',
+      ]);
+    });
+
+    it('refuses a maxTitle the database cannot honour, at init', async () => {
+      for (const maxTitle of [201, 0, 2.5, '10']) {
+        const e = await rejection(load('issues', { config: { maxTitle } }));
+        assert.ok(e instanceof ExtensionLoadError, String(e));
+        assert.equal(e.step, 'init');
+        assert.match(e.message, /maxTitle must be an integer from 1 to 200 \(the database refuses longer titles\)/);
+      }
     });
 
     it('turns an extension err into EXTENSION_ERROR and rolls its writes back', async () => {

@@ -5,10 +5,12 @@
  * - types: the TypeScript compiler API with the project's `tsconfig.json` (found as `tsc`
  *   finds it, upwards from the entry); `forge-extensions/guest` resolves to the SDK the build
  *   bundles. A `.js` entry without a tsconfig is not type-checked.
- * - the SDL of `defineExtension({ schema: ... })` when it is a literal (or a `const` holding
- *   one): parsed and validated as a host composes it, its positions mapped into the file.
+ * - the SDL of `defineExtension({ schema: ... })` when the source determines it (a literal, a
+ *   `const`, a template of those and `sql()` calls: static-sdl.ts): parsed and validated as a
+ *   host composes it, the SQL resolvers' rules that need no database, positions mapped into
+ *   the file.
  * - every key of `resolvers: { ... }` against that SDL (a key that names no field names the
- *   nearest one).
+ *   nearest one; a key for a field with `@sql` would never run).
  *
  * A schema computed at run time (a function of the config) is checked by `forge-ext check` on
  * the built component instead.
@@ -17,8 +19,11 @@ import { createRequire } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as TS from 'typescript';
+import { parse, type FieldDefinitionNode } from 'graphql';
+import { SqlFieldError, sqlFieldsOf } from '../runtime/sql-fields.js';
 import { composeSchema } from '../schema/compose.js';
-import { resolverKeyProblem, sdlFieldKeys } from './resolver-keys.js';
+import { resolverKeyProblem, sdlFields } from './resolver-keys.js';
+import { staticSdl } from './static-sdl.js';
 
 /** The guest SDK's declarations: the types of exactly what the build bundles. */
 const GUEST_SDK_TYPES = fileURLToPath(new URL('../guest/index.d.ts', import.meta.url));
@@ -112,34 +117,34 @@ function definitionProblems(ts: typeof TS, source: TS.SourceFile, checker: TS.Ty
       const definition = node.arguments[0];
       const property = (key: string) => definition.properties.find((p): p is TS.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText(source) === key);
       const schema = property('schema')?.initializer;
-      const literal = sdlLiteral(ts, schema, checker);
-      if (!literal) {
+      const sdl = staticSdl(ts, schema, checker);
+      if (!sdl) {
         // Said, so that a silent build is not taken for a checked SDL.
         if (schema) problems.push({ file: source.fileName, ...position(ts, source, schema.getStart(source)), message: 'note: the schema is computed when the extension runs, so the build cannot check it or the resolver keys; `forge-ext check <file.wasm>` does', note: true });
         return;
       }
-      // The SDL as the host will see it, and where each of its characters sits in the file:
-      // the raw text between the quotes, when it has no escapes (else: the literal's start).
-      const sdl = literal.text;
-      const literalFile = literal.getSourceFile();
-      const start = literal.getStart(literalFile) + 1;
-      const raw = literalFile.text.slice(start, literal.end - 1);
-      const sdlAt = (line: number, column: number) => {
-        if (raw !== sdl) return start - 1;
-        const lines = sdl.split('\n');
-        return start + lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + column - 1;
+      const report = (offsetInSdl: number, message: string) => {
+        const { file, offset } = sdl.locate(offsetInSdl);
+        at(file, offset, message);
       };
-      const { rejected } = composeSchema(undefined, [{ name, sdl, namespace: 'prefix' }]);
+      const { rejected } = composeSchema(undefined, [{ name, sdl: sdl.text, namespace: 'prefix' }]);
       if (rejected.length > 0) {
         const message = rejected[0]!.error.message.replace(/^extension "[^"]+": /, '');
         const located = / \(SDL line (\d+), column (\d+)\)$/.exec(message);
-        const offset = located ? sdlAt(Number(located[1]), Number(located[2])) : start - 1;
-        at(literalFile, offset, located ? message.slice(0, located.index) : message);
+        report(located ? sdlOffset(sdl.text, Number(located[1]), Number(located[2])) : 0, located ? message.slice(0, located.index) : message);
+        return;
+      }
+      // The SQL resolvers' rules that need no database (the statements are checked at load).
+      try {
+        sqlFieldsOf(sdl.text);
+      } catch (e) {
+        if (!(e instanceof SqlFieldError)) throw e;
+        report(fieldOffset(sdl.text, e.message), e.message);
         return;
       }
       const resolvers = property('resolvers')?.initializer;
       if (!resolvers || !ts.isObjectLiteralExpression(resolvers)) return;
-      const fields = sdlFieldKeys(sdl);
+      const fields = sdlFields(sdl.text);
       for (const p of resolvers.properties) {
         if (!p.name || ts.isComputedPropertyName(p.name) || ts.isPrivateIdentifier(p.name)) continue; // not knowable before it runs
         const problem = resolverKeyProblem(p.name.text, fields);
@@ -153,14 +158,19 @@ function definitionProblems(ts: typeof TS, source: TS.SourceFile, checker: TS.Ty
   return problems;
 }
 
-/** The string literal an SDL expression is (directly, or through a `const`); undefined for anything computed. */
-function sdlLiteral(ts: typeof TS, node: TS.Expression | undefined, checker: TS.TypeChecker): TS.StringLiteral | TS.NoSubstitutionTemplateLiteral | undefined {
-  while (node && (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node))) node = node.expression;
-  if (!node) return undefined;
-  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node;
-  if (ts.isIdentifier(node)) {
-    const declaration = checker.getSymbolAtLocation(node)?.valueDeclaration;
-    if (declaration && ts.isVariableDeclaration(declaration) && ts.getCombinedNodeFlags(declaration) & ts.NodeFlags.Const) return sdlLiteral(ts, declaration.initializer, checker);
+/** The offset in `sdl` of its 1-based `line` and `column`. */
+function sdlOffset(sdl: string, line: number, column: number): number {
+  return sdl.split('\n').slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + column - 1;
+}
+
+/** The offset in `sdl` of the field a {@link SqlFieldError} names (`Type.field @sql: ...`); 0 if not found. */
+function fieldOffset(sdl: string, message: string): number {
+  const [type, field] = /^(\w+)\.(\w+) /.exec(message)?.slice(1) ?? [];
+  for (const definition of parse(sdl).definitions) {
+    if ('fields' in definition && 'name' in definition && definition.name?.value === type) {
+      const node = (definition.fields as readonly FieldDefinitionNode[] | undefined)?.find((f) => f.name.value === field);
+      if (node?.loc) return node.loc.start;
+    }
   }
-  return undefined;
+  return 0;
 }

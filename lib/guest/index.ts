@@ -21,6 +21,7 @@ import { SDK_METADATA_TYPE, SDK_RESOLVER_KEYS_FIELD } from './metadata.js';
 import { applyMigrations } from './migrations.js';
 
 export { DatabaseError, RawJson, type Database, type ExecuteResult, type SqlParams } from './database.js';
+export { sql, SqlDirectiveError, type SqlOptions } from './sql.js';
 
 /** Field arguments, as GraphQL coerced them. */
 export type Args = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -71,14 +72,24 @@ export interface BatchResolver<Config> {
   batch: (calls: FieldCall[], ctx: ExtensionContext<Config> & { typeName: string; fieldName: string }) => unknown[];
 }
 
+/** Resolvers by `Type.field`. */
+export type Resolvers<Config> = Record<string, Resolver<Config> | BatchResolver<Config>>;
+
 /** An extension, described. */
 export interface ExtensionDefinition<Config = Record<string, unknown>> {
-  /** GraphQL SDL: own types, and `extend type Query / Mutation / <BaseType>`. Or a function of the config. */
+  /**
+   * GraphQL SDL: own types, and `extend type Query / Mutation / <BaseType>`. Or a function of the config.
+   * A field marked with {@link sql}`(...)` is resolved by the host with SQL: it needs no resolver.
+   */
   schema: string | ((config: Config) => string);
   /** SQL scripts, applied once each, in order. Append new ones; never edit applied ones. */
   migrations?: readonly string[];
-  /** Resolvers by `Type.field`, with the type names as your schema writes them. */
-  resolvers: Record<string, Resolver<Config> | BatchResolver<Config>>;
+  /**
+   * Resolvers by `Type.field`, with the type names as your schema writes them (none for a field
+   * with `@sql`). Or a function of the config, for a schema whose fields depend on it: it runs
+   * once, after `init`.
+   */
+  resolvers: Resolvers<Config> | ((config: Config) => Resolvers<Config>);
   /** Runs once per instance, after the config is read. */
   init?: (ctx: ExtensionContext<Config>) => void;
 }
@@ -172,6 +183,10 @@ function errText(e: unknown): string {
 /** Builds the contract's exports from a definition. `export default defineExtension({...})`. */
 export function defineExtension<Config = Record<string, unknown>>(definition: ExtensionDefinition<Config>): ExtensionExports {
   let base: ExtensionContext<Config> = { config: {} as Config, db: database, log };
+  /** The resolvers for the config (a function of it runs once, after init). */
+  let resolvers: Resolvers<Config> | undefined;
+  const currentResolvers = () =>
+    (resolvers ??= typeof definition.resolvers === 'function' ? definition.resolvers(base.config) : definition.resolvers);
   const guard = <T>(fn: () => T): T => {
     try {
       return fn();
@@ -180,7 +195,7 @@ export function defineExtension<Config = Record<string, unknown>>(definition: Ex
     }
   };
   const resolverFor = (typeName: string, fieldName: string) => {
-    const resolver = definition.resolvers[`${typeName}.${fieldName}`];
+    const resolver = currentResolvers()[`${typeName}.${fieldName}`];
     if (!resolver) throw new ExtensionError(`no resolver for ${typeName}.${fieldName}`);
     return resolver;
   };
@@ -222,7 +237,9 @@ export function defineExtension<Config = Record<string, unknown>>(definition: Ex
     init(config) {
       guard(() => {
         base = { ...base, config: (config.config ? parse(config.config) : {}) as Config };
+        resolvers = undefined;
         definition.init?.(base);
+        currentResolvers();
       });
     },
     getSchema() {
@@ -236,7 +253,7 @@ export function defineExtension<Config = Record<string, unknown>>(definition: Ex
     },
     resolveField(request) {
       // Tooling's question (see metadata.ts); no query can ask it.
-      if (request.typeName === SDK_METADATA_TYPE && request.fieldName === SDK_RESOLVER_KEYS_FIELD) return encode(Object.keys(definition.resolvers));
+      if (request.typeName === SDK_METADATA_TYPE && request.fieldName === SDK_RESOLVER_KEYS_FIELD) return encode(Object.keys(currentResolvers()));
       const [answer] = guard(() => answerGroup([request]));
       if ('err' in answer!) throw answer.err;
       return guard(() => encode(answer!.ok));

@@ -16,7 +16,8 @@ export const build: Command = {
 imports and the guest SDK (esbuild), then turns it into a WebAssembly component for the
 forge:extension@0.1.0 world (componentize-js). Before that it checks the source: types (the
 TypeScript compiler with the project's tsconfig.json), the SDL of defineExtension({ schema })
-(parsed and validated as a host composes it) and every resolver key against that SDL.
+(parsed and validated as a host composes it, sql() calls evaluated, the @sql rules that need
+no database) and every resolver key against that SDL (a field, and not one with @sql).
 
 The same source and toolchain build the same bytes: components are kept by a key of the
 bundled source, the WIT and the toolchain in node_modules/.cache/forge-ext, and an unchanged

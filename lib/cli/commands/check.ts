@@ -11,7 +11,7 @@ import { typePrefix } from '../../schema/namespace.js';
 import { EXPECTED_EXPORTS } from '../../runtime/transpile.js';
 import { SDK_METADATA_TYPE, SDK_RESOLVER_KEYS_FIELD } from '../../guest/metadata.js';
 import { CliError, type Command } from '../cli.js';
-import { resolverKeyProblem, sdlFieldKeys } from '../resolver-keys.js';
+import { resolverKeyProblem, sdlFields } from '../resolver-keys.js';
 import { inSandbox, parseConfig, readComponent } from '../sandbox.js';
 
 export const check: Command = {
@@ -20,8 +20,9 @@ export const check: Command = {
   help: `Loads the component as a host would (deny-by-default WASI; in a worker thread, where a host
 runs it in its own process by default: the checks are the same) with a temporary
 database: validates the binary and its imports, runs init, migrate and get-schema, validates
-the SDL and, for an extension built with the guest SDK, matches every resolver key against
-it. Prints its imports, exports and schema; exits 1 with the precise problem.
+the SDL, checks its SQL resolvers (@sql) against the migrated database and, for an extension
+built with the guest SDK, matches every resolver key against it (a key must name a field, and
+not one with @sql). Prints its imports, exports and schema; exits 1 with the precise problem.
 
 Options:
   --config <json>         configuration for init, as the host's extensions.<name>.config
@@ -50,7 +51,8 @@ Options:
           const hint = /Cannot extend type/.test(message) && !base ? ' (pass the application schema with --schema)' : '';
           return fail(file!, `failed at compose: ${message}${hint}`);
         }
-        const keyProblems = (await sdkResolverKeys(ext)).map((key) => resolverKeyProblem(key, sdlFieldKeys(ext.sdl))).filter((p) => p !== undefined);
+        const fields = sdlFields(ext.sdl);
+        const keyProblems = (await sdkResolverKeys(ext)).map((key) => resolverKeyProblem(key, fields)).filter((p) => p !== undefined);
         if (keyProblems.length > 0) return fail(file!, `failed at resolvers: ${keyProblems.join('; ')}`);
         const composed = accepted[0]!;
         const own = [...composed.ownTypes].map(([local, global]) => `${local} (${global})`);

@@ -11,8 +11,8 @@ export const scaffold: Command = {
   usage: 'new <name> [--dir <dir>] [--sdk <spec>]',
   summary: 'scaffold an extension project (TypeScript, build script, a test)',
   help: `Creates <dir> (default: ./<name>) with a TypeScript extension written with the guest SDK
-(a "notes" example: a table, a query and a mutation), package.json scripts, a tsconfig and a
-test that loads the built component:
+(a "notes" example: a table, two SQL resolvers and a guest resolver), package.json scripts,
+a tsconfig and a test that loads the built component:
 
   cd <name> && npm install && npm test     # build <name>.wasm, then run the test
   npx forge-ext serve .                    # try it at http://localhost:4000/graphql
@@ -104,7 +104,7 @@ export function files(name: string, sdk = `^${PACKAGE.version}`): Record<string,
     )}\n`,
     '.gitignore': 'node_modules/\n*.wasm\ndata/\n',
     'src/index.ts': `// The ${name} extension. Build: npm run build. Contract: forge:extension@0.1.0.
-import { defineExtension, ExtensionError } from 'forge-extensions/guest';
+import { defineExtension, ExtensionError, sql } from 'forge-extensions/guest';
 
 interface Note {
   id: number;
@@ -114,7 +114,8 @@ interface Note {
 
 export default defineExtension({
   // Own types are prefixed by the host (Note -> ${typePrefix(name)}Note); fields added to
-  // Query and Mutation keep their names.
+  // Query and Mutation keep their names. A field marked \${sql(...)} is a SQL resolver: the
+  // host runs its statement on this extension's database and shapes the rows (no resolver).
   schema: /* GraphQL */ \`
     type Note {
       id: ID!
@@ -122,7 +123,8 @@ export default defineExtension({
       createdAt: String!
     }
     extend type Query {
-      notes: [Note!]!
+      notes: [Note!]! \${sql('SELECT id, text, created_at AS createdAt FROM notes ORDER BY id')}
+      noteCount: Int! \${sql('SELECT count(*) FROM notes')}
     }
     extend type Mutation {
       addNote(text: String!): Note!
@@ -138,13 +140,12 @@ export default defineExtension({
      )\`,
   ],
 
+  // Resolvers for the fields without @sql: code, for what SQL cannot say.
   resolvers: {
-    'Query.notes': (_args, { db }) => db.query<Note>('SELECT id, text, created_at AS createdAt FROM notes ORDER BY id'),
     // A Mutation field runs in a transaction: throwing rolls its writes back.
     'Mutation.addNote': ({ text }, { db }) => {
       if (text.trim() === '') throw new ExtensionError('a note needs some text');
-      const { lastInsertRowid } = db.execute('INSERT INTO notes (text) VALUES (?)', [text]);
-      return db.get<Note>('SELECT id, text, created_at AS createdAt FROM notes WHERE id = ?', [lastInsertRowid]);
+      return db.get<Note>('INSERT INTO notes (text) VALUES (?) RETURNING id, text, created_at AS createdAt', [text]);
     },
   },
 });
@@ -168,6 +169,7 @@ test('adds and lists notes, and refuses an empty one', async () => {
     assert.equal(note.text, 'hello');
     const notes = await ext.resolveField({ typeName: 'Query', fieldName: 'notes' });
     assert.deepEqual(notes.map((n) => n.text), ['hello']);
+    assert.equal(await ext.resolveField({ typeName: 'Query', fieldName: 'noteCount' }), 1);
     await assert.rejects(
       ext.resolveField({ typeName: 'Mutation', fieldName: 'addNote', arguments: { text: ' ' } }, { write: true }),
       { code: 'EXTENSION_ERROR', message: 'a note needs some text' },
