@@ -123,7 +123,8 @@ export function namespaceSdl(document: DocumentNode, prefix: string, rootNames: 
   const sqlParentKeys: NamespacedSdl['sqlParentKeys'] = [];
   const rootAlias = new Map([...roots].filter(([local, global]) => local !== global).map(([local, global]) => [global, local]));
   for (const def of definitions) {
-    if (def.kind !== Kind.OBJECT_TYPE_EXTENSION || ownTypes.has(def.name.value)) continue;
+    // (A key on a root field is refused by the SQL resolvers' own rules: a root has no parent.)
+    if (def.kind !== Kind.OBJECT_TYPE_EXTENSION || ownTypes.has(def.name.value) || roots.has(def.name.value)) continue;
     for (const field of def.fields ?? []) {
       // The extension's SQL resolvers are named by the root names it is sent (Query, Mutation).
       const local = rootAlias.get(def.name.value);
