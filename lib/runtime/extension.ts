@@ -20,7 +20,7 @@ import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOverLimit, isOwnFailure
 import { byRequest, CallQueue, retryJob, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
-import { InstanceCallError } from './instance.js';
+import { InstanceCallError } from './instance-call-error.js';
 import type { RequestBudget } from './request-budget.js';
 import type { SqlField } from './sql-fields.js';
 import type { Isolation, Limits, WireResult } from './wire.js';
