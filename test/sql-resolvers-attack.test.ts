@@ -2,75 +2,18 @@
  * SQL resolvers (`@sql`) attacked by a hostile extension author and a hostile client. Each
  * case is a real `probe` component serving the SDL and migration its config gives, a real
  * SQLite file and real HTTP; each asserts what the contract (docs/contract.md, "SQL
- * resolvers") promises, and that the host still answers afterwards.
+ * resolvers") promises, and that the host still answers afterwards. This file: what their
+ * statements read and answer; sql-resolvers-attack-load.test.ts: what is refused at load.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
 import request from 'supertest';
-import { forgeExtensions, type ForgeOptions } from '../lib/index.js';
-import type { Extension } from '../lib/runtime/extension.js';
+import { forgeExtensions } from '../lib/index.js';
 import { silentLogger } from '../lib/runtime/logger.js';
-import type { Isolation } from '../lib/runtime/wire.js';
-import { extensionsDir, fixturePath, TEST_CACHE_DIR, tempDir } from './helpers.js';
-
-/** Users with a property the application's GraphQL type does not declare (a session token). */
-const users = Array.from({ length: 4 }, (_, i) => ({ id: String(i + 1), name: `user ${i + 1}`, secret: `token-${i + 1}` }));
-const usersSchema = () =>
-  makeExecutableSchema({
-    typeDefs: 'type User { id: ID! name: String! } type Query { users: [User!]! user(id: ID!): User }',
-    resolvers: { Query: { users: () => users, user: (_: unknown, { id }: { id: string }) => users.find((u) => u.id === id) ?? null } },
-  });
-
-const MIGRATION = `CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, author_id INTEGER);
-  INSERT INTO notes (text, author_id) SELECT 'a', 1 WHERE NOT EXISTS (SELECT 1 FROM notes);`;
-
-interface Served {
-  app: express.Express;
-  probe: () => Extension;
-  state: () => { state: string; error?: string | undefined };
-  close: () => Promise<void>;
-}
-
-interface GqlBody {
-  data?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  errors?: Array<{ message: string; path?: unknown[]; extensions?: { code?: string } }>;
-}
-
-async function serve(config: Record<string, unknown>, options: Partial<ForgeOptions> & { isolation?: Isolation } = {}): Promise<Served> {
-  const ext = extensionsDir({ 'probe.wasm': 'probe' });
-  const data = tempDir();
-  const forge = forgeExtensions(ext.dir, {
-    schema: usersSchema(),
-    dataDir: data.dir,
-    cacheDir: TEST_CACHE_DIR,
-    logger: silentLogger,
-    watch: false,
-    isolation: 'inline',
-    extensions: { probe: { config: { migrate: MIGRATION, ...config } } },
-    ...options,
-  });
-  const app = express();
-  app.use('/graphql', forge);
-  await forge.host.ready();
-  return {
-    app,
-    probe: () => forge.host.extension('probe')!,
-    state: () => forge.host.status().find((s) => s.name === 'probe')!,
-    close: async () => {
-      await forge.host.close();
-      ext.cleanup();
-      data.cleanup();
-    },
-  };
-}
-
-async function gql(app: express.Express, query: string): Promise<GqlBody> {
-  const res = await request(app).post('/graphql').send({ query }).expect(200);
-  return res.body as GqlBody;
-}
+import { extensionsDir, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { gql, serve, usersSchema } from './sql-resolvers-attack-app.js';
 
 describe('SQL resolvers under attack', () => {
   describe('across extensions', () => {
@@ -235,135 +178,6 @@ describe('SQL resolvers under attack', () => {
         assert.equal(errors, undefined, `a key the checks accepted must be usable: ${JSON.stringify(errors)}`);
       } finally {
         await served.close();
-      }
-    });
-  });
-
-  describe('the directive where it does not belong', () => {
-    it('refuses @sql on an interface field instead of ignoring it (its statement is never checked or run)', async () => {
-      const served = await serve({
-        sdl: `interface Thing { n: Int @sql(query: "SELECT count(*) FROM no_such_table") }
-          type Note implements Thing { n: Int id: ID }
-          extend type Query { note: Note @sql(query: "SELECT 1 AS id") }`,
-      });
-      try {
-        const { state, error } = served.state();
-        assert.equal(state, 'failed', 'the @sql on Thing.n was silently dropped: the guest is asked for Note.n');
-        assert.match(error!, /Thing\.n @sql/);
-      } finally {
-        await served.close();
-      }
-    });
-
-    it("resolves (or refuses) @sql on a root written with the application's own root name", async () => {
-      const schema = makeExecutableSchema({
-        typeDefs: 'schema { query: RootQuery mutation: RootMutation } type RootQuery { a: Int } type RootMutation { b: Int }',
-        resolvers: { RootQuery: { a: () => 1 } },
-      });
-      const served = await serve({ sdl: 'extend type RootQuery { n: Int @sql(query: "SELECT 42") }' }, { schema });
-      try {
-        const { state, error } = served.state();
-        if (state === 'failed') return assert.match(error!, /RootQuery\.n @sql/);
-        const { data, errors } = await gql(served.app, '{ n }');
-        assert.equal(errors, undefined, `the field went to the guest instead of its statement: ${JSON.stringify(errors)}`);
-        assert.deepEqual(data, { n: 42 });
-      } finally {
-        await served.close();
-      }
-    });
-  });
-
-  describe('what the load-time check sees', () => {
-    it('does not silently drop a client argument named keys on a keyed field (:keys would mean two things): refused at load', async () => {
-      const served = await serve({
-        sdl: `type Note { id: ID! }
-          extend type User { notes(keys: [ID!]): [Note!]! @sql(query: "SELECT id, author_id FROM notes WHERE author_id IN (SELECT value FROM json_each(:keys))", key: "author_id", parentKey: "id") }`,
-      });
-      try {
-        const { state, error } = served.state();
-        if (state === 'failed') return assert.match(error!, /User\.notes @sql: .*keys/);
-        const { data } = await gql(served.app, '{ user(id: "1") { notes(keys: ["999"]) { id } } }');
-        assert.deepEqual(data, { user: { notes: [] } }, 'the client asked for the notes of author 999 and got those of user 1: its argument was dropped');
-      } finally {
-        await served.close();
-      }
-    });
-
-    it('refuses a #name parameter that is not an argument (SQLite binds #name like :name)', async () => {
-      const served = await serve({ sdl: 'extend type Query { p: Int @sql(query: "SELECT #x") n: Int @sql(query: "SELECT 1") }' });
-      try {
-        const { state, error } = served.state();
-        assert.equal(state, 'failed', 'the statement loaded, and every call fails with "Missing named parameter"');
-        assert.match(error!, /Query\.p @sql: .*x/);
-      } finally {
-        await served.close();
-      }
-    });
-
-    it('does not pass statements that read what only the checking connection has (a TEMP table made by migrate): every instance answers', async () => {
-      const served = await serve(
-        {
-          sdl: `extend type Query {
-            t: Int @sql(query: "SELECT count(*) FROM scratch")
-            busy: Int @sql(query: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c") }`,
-          migrate: 'CREATE TEMP TABLE IF NOT EXISTS scratch (a); INSERT INTO scratch VALUES (1);',
-        },
-        { isolation: 'worker', workers: 2, limits: { timeoutMs: 60_000 } },
-      );
-      try {
-        const { state, error } = served.state();
-        if (state === 'failed') return assert.match(error!, /Query\.t @sql/);
-        assert.deepEqual((await gql(served.app, '{ t }')).data, { t: 1 }, 'the first instance (it ran migrate) answers');
-        // The first instance busy, the next call goes to the second, which never ran migrate.
-        const calls = served.probe().stats.calls;
-        const busy = gql(served.app, '{ busy }');
-        while (served.probe().stats.calls === calls) await new Promise((resolve) => setTimeout(resolve, 5));
-        const { data, errors } = await gql(served.app, '{ t }');
-        assert.equal((await busy).data!['busy'], 3000000);
-        assert.equal(errors, undefined, JSON.stringify(errors));
-        assert.deepEqual(data, { t: 1 });
-      } finally {
-        await served.close();
-      }
-    });
-  });
-
-  describe('hot reload', () => {
-    it('a version refused at sql-resolvers leaves the database as the serving version needs it (nothing half-applied)', async function () {
-      this.timeout(120_000);
-      // The serving version is the counter fixture (a guest reading its table `counter`); the
-      // new one (probe) migrates that table away, then its SQL resolver does not prepare.
-      const ext = tempDir('forge-ext-');
-      const data = tempDir();
-      const put = (fixture: string) => {
-        writeFileSync(join(ext.dir, 'probe.wasm.tmp'), readFileSync(fixturePath(fixture)));
-        renameSync(join(ext.dir, 'probe.wasm.tmp'), join(ext.dir, 'probe.wasm'));
-      };
-      put('counter');
-      const forge = forgeExtensions(ext.dir, {
-        schema: usersSchema(),
-        dataDir: data.dir,
-        cacheDir: TEST_CACHE_DIR,
-        logger: silentLogger,
-        watch: true,
-        isolation: 'inline',
-        extensions: { probe: { config: { sdl: 'extend type Query { x: Int @sql(query: "SELECT nope FROM gone") }', migrate: 'ALTER TABLE counter RENAME TO gone' } } },
-      });
-      const app = express().use('/graphql', forge);
-      try {
-        await forge.host.ready();
-        assert.deepEqual((await gql(app, '{ counter { n } }')).data, { counter: [{ n: 0 }] });
-        const failed = new Promise<{ error: Error & { step?: string } }>((resolve) => forge.host.once('failed', resolve));
-        put('probe');
-        const { error } = await failed;
-        assert.equal(error.step, 'sql-resolvers', error.message);
-        const { data: answer, errors } = await gql(app, '{ counter { n } }');
-        assert.equal(errors, undefined, `the serving version lost its table to the refused version's migration: ${JSON.stringify(errors)}`);
-        assert.deepEqual(answer, { counter: [{ n: 0 }] });
-      } finally {
-        await forge.host.close();
-        ext.cleanup();
-        data.cleanup();
       }
     });
   });

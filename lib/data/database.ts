@@ -21,39 +21,11 @@ import Database from 'better-sqlite3';
 import { databasePath } from './names.js';
 import { assertSqlAllowed } from './sql-guard.js';
 import { splitStatements } from './sql-tokens.js';
-import { bindArguments, jsonBytes, jsonSizeOf, parseParams, toJsonInteger, toJsonRow, type BoundParams } from './json-values.js';
-import { integrityFault, storageFaultOf, StorageFaultError, type StorageFault } from './storage-fault.js';
+import { StatementCache } from './statement-cache.js';
+import type { DatabaseOptions } from './database-options.js';
+import { bindArguments, jsonBytes, parseParams, toJsonInteger, toJsonRow, toJsonRows, type BoundParams, type RowsTooLargeError } from './json-values.js';
+import { integrityFault, storageFaultOf, StorageFaultError, StorageFaultLog, type StorageFault } from './storage-fault.js';
 import { assertNoTransactionControl, TransactionStateLost } from './transaction-check.js';
-
-/** A statement's rows would pass the size {@link ExtensionDatabase.run} was given; it was stopped. */
-export class RowsTooLargeError extends Error {
-  override name = 'RowsTooLargeError';
-  constructor(readonly maxBytes: number) {
-    super(`the statement's rows are larger than ${maxBytes} bytes as JSON`);
-  }
-}
-
-/** Options of {@link ExtensionDatabase}. */
-export interface DatabaseOptions {
-  /**
-   * How long a statement waits for another connection's write lock before failing with
-   * `SQLITE_BUSY` (only an old and a new version of one extension ever share a file).
-   * @default 5000
-   */
-  busyTimeoutMs?: number;
-  /**
-   * How many prepared statements are kept per connection, least recently used evicted first.
-   * @default 256
-   */
-  statementCacheSize?: number;
-  /**
-   * Run `PRAGMA quick_check` before anything else touches the file (once per loaded version;
-   * ~0.1-1 s per 100 MB, see bench/). A damaged file throws {@link StorageFaultError} (kind
-   * `corrupt`) and gets no write, not even the switch to WAL mode.
-   * @default false
-   */
-  verifyIntegrity?: boolean;
-}
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -73,21 +45,18 @@ export class ExtensionDatabase {
   /** The file's name, `forge_ext_<name>.db`: what the extension is told as `db-path`. */
   readonly fileName: string;
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Prepared>();
-  readonly #cacheSize: number;
+  readonly #statements: StatementCache<Prepared>;
   #writing = false;
   /** Set when the host's transaction ended inside a write (see {@link #statement}). */
   #transactionLost = false;
-  /** The last storage fault since {@link takeFault}. */
-  #fault: StorageFault | undefined;
-  /** Set once the file is known damaged: no write, ever, on this connection. */
-  #corrupt: StorageFault | undefined;
+  /** The storage faults seen: the last since {@link takeFault}, and whether the file is damaged. */
+  readonly #faults = new StorageFaultLog();
 
   /** Opens (creating) the file. Throws {@link StorageFaultError} for a damaged or unreadable file. */
   constructor(dataDir: string, name: string, options: DatabaseOptions = {}) {
     this.path = databasePath(dataDir, name);
     this.fileName = basename(this.path);
-    this.#cacheSize = options.statementCacheSize ?? 256;
+    this.#statements = new StatementCache(options.statementCacheSize ?? 256);
     mkdirSync(dataDir, { recursive: true });
     this.#db = this.#sqlite(() => new Database(this.path));
     try {
@@ -118,7 +87,7 @@ export class ExtensionDatabase {
    * json-values.ts), of a statement that returns data, else how many rows it changed. What the
    * `query` import and the host's SQL resolvers both run. With `maxBytes`, rows are read one at
    * a time and the statement is stopped with {@link RowsTooLargeError} once their JSON size
-   * (estimated: {@link jsonSizeOf}) would pass it, so no statement can make the host hold more.
+   * would pass it ({@link toJsonRows}).
    */
   run(sql: string, params: BoundParams, maxBytes?: number): { rows: Record<string, unknown>[]; bytes?: number } | { changes: number } {
     const { stmt, parameters } = this.#prepare(sql);
@@ -129,17 +98,7 @@ export class ExtensionDatabase {
       for (const row of rows) toJsonRow(row);
       return { rows };
     }
-    return this.#statement(() => {
-      const rows: Record<string, unknown>[] = [];
-      let bytes = 2;
-      // Leaving the loop early (the throw) resets the statement.
-      for (const row of stmt.iterate(...args) as IterableIterator<Record<string, unknown>>) {
-        bytes += jsonSizeOf(toJsonRow(row)) + 1;
-        if (bytes > maxBytes) throw new RowsTooLargeError(maxBytes);
-        rows.push(row);
-      }
-      return { rows, bytes };
-    });
+    return this.#statement(() => toJsonRows(stmt.iterate(...args) as IterableIterator<Record<string, unknown>>, maxBytes));
   }
 
   /**
@@ -185,14 +144,14 @@ export class ExtensionDatabase {
    */
   write<T>(fn: () => T): T {
     if (this.#writing) return fn();
-    if (this.#corrupt) throw new StorageFaultError(this.#corrupt);
+    if (this.#faults.corrupt) throw new StorageFaultError(this.#faults.corrupt);
     this.#db.pragma('query_only = OFF');
     this.#writing = true;
     this.#transactionLost = false;
     try {
       this.#sqlite(() => this.#db.exec('BEGIN IMMEDIATE'));
       const result = fn();
-      if (this.#fault) throw new StorageFaultError(this.#fault);
+      if (this.#faults.last) throw new StorageFaultError(this.#faults.last);
       if (!this.#db.inTransaction) {
         throw new TransactionStateLost("the host's transaction ended during the call; the call failed");
       }
@@ -245,9 +204,7 @@ export class ExtensionDatabase {
 
   /** The storage fault seen since the last call of this method, if any (and forgets it). */
   takeFault(): StorageFault | undefined {
-    const fault = this.#fault;
-    this.#fault = undefined;
-    return fault;
+    return this.#faults.take();
   }
 
   /** Closes the connection. Uncommitted work is rolled back by SQLite. */
@@ -259,33 +216,16 @@ export class ExtensionDatabase {
   #quickCheck(): void {
     const rows = this.#db.pragma('quick_check') as Array<{ quick_check: string }>;
     const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
-    if (problems.length > 0) this.#record(integrityFault(problems, this.path));
-    if (this.#corrupt) throw new StorageFaultError(this.#corrupt);
+    if (problems.length > 0) this.#faults.record(integrityFault(problems, this.path));
+    if (this.#faults.corrupt) throw new StorageFaultError(this.#faults.corrupt);
   }
 
   #prepare(sql: string): Prepared {
     const cached = this.#statements.get(sql);
-    if (cached) {
-      // Refresh its place in the LRU order.
-      this.#statements.delete(sql);
-      this.#statements.set(sql, cached);
-      return cached;
-    }
+    if (cached) return cached;
     assertSqlAllowed(sql);
     const [only] = splitStatements(sql);
     const prepared = { stmt: this.#compile(sql), parameters: only?.parameters ?? [] };
-    // Bounded by count and by size: a prepared statement's memory grows with its SQL text, which
-    // the guest chooses. At most 1 Mi characters of SQL are kept (the least recently used go
-    // first); a statement longer than 64 Ki characters is run but never kept.
-    const maxChars = 1024 * 1024;
-    if (sql.length > 64 * 1024) return prepared;
-    let chars = sql.length;
-    for (const key of this.#statements.keys()) chars += key.length;
-    for (const key of this.#statements.keys()) {
-      if (this.#statements.size < this.#cacheSize && chars <= maxChars) break;
-      this.#statements.delete(key);
-      chars -= key.length;
-    }
     this.#statements.set(sql, prepared);
     return prepared;
   }
@@ -333,11 +273,6 @@ export class ExtensionDatabase {
     }
   }
 
-  #record(fault: StorageFault): void {
-    this.#fault = fault;
-    if (fault.kind === 'corrupt') this.#corrupt ??= fault;
-  }
-
   /**
    * Runs SQLite work: a storage fault is recorded and thrown as {@link StorageFaultError};
    * SQLite's "attempt to write a readonly database" in a read gets a message that says why.
@@ -348,7 +283,7 @@ export class ExtensionDatabase {
     } catch (e) {
       const fault = storageFaultOf(e, this.path, this.#writing);
       if (fault) {
-        this.#record(fault);
+        this.#faults.record(fault);
         throw new StorageFaultError(fault);
       }
       if (!this.#writing && (e as { code?: string }).code === 'SQLITE_READONLY') {

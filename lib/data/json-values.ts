@@ -148,6 +148,31 @@ export function jsonSizeOf(row: Record<string, unknown>): number {
   return size;
 }
 
+/** A statement's rows would pass the size {@link toJsonRows} was given; it was stopped. */
+export class RowsTooLargeError extends Error {
+  override name = 'RowsTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`the statement's rows are larger than ${maxBytes} bytes as JSON`);
+  }
+}
+
+/**
+ * Reads `rows` one at a time, each made JSON-ready ({@link toJsonRow}), with their JSON size
+ * (estimated: {@link jsonSizeOf}). Throws {@link RowsTooLargeError} as soon as that size would
+ * pass `maxBytes`, so no statement can make the host hold more; leaving the iteration early
+ * resets a better-sqlite3 statement.
+ */
+export function toJsonRows(rows: Iterable<Record<string, unknown>>, maxBytes: number): { rows: Record<string, unknown>[]; bytes: number } {
+  const out: Record<string, unknown>[] = [];
+  let bytes = 2;
+  for (const row of rows) {
+    bytes += jsonSizeOf(toJsonRow(row)) + 1;
+    if (bytes > maxBytes) throw new RowsTooLargeError(maxBytes);
+    out.push(row);
+  }
+  return { rows: out, bytes };
+}
+
 /** A JSON number when exact, else the decimal string. */
 export function toJsonInteger(v: bigint): number | string {
   return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v.toString();

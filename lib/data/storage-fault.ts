@@ -75,3 +75,31 @@ export class StorageFaultError extends Error {
     super(fault.message);
   }
 }
+
+/** The storage faults one connection saw. */
+export class StorageFaultLog {
+  #last: StorageFault | undefined;
+  #corrupt: StorageFault | undefined;
+
+  /** The last fault recorded since {@link take}, if any. */
+  get last(): StorageFault | undefined {
+    return this.#last;
+  }
+
+  /** The first `corrupt` fault, once the file is known damaged: no write, ever, on that connection. */
+  get corrupt(): StorageFault | undefined {
+    return this.#corrupt;
+  }
+
+  record(fault: StorageFault): void {
+    this.#last = fault;
+    if (fault.kind === 'corrupt') this.#corrupt ??= fault;
+  }
+
+  /** The last fault since the previous call, if any (and forgets it; {@link corrupt} stays). */
+  take(): StorageFault | undefined {
+    const fault = this.#last;
+    this.#last = undefined;
+    return fault;
+  }
+}

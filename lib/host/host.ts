@@ -10,30 +10,25 @@
  * in use any more.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import { extensionNameFromFile } from '../data/names.js';
 import { ExtensionLoadError, messageOf } from '../runtime/errors.js';
 import type { Extension } from '../runtime/extension.js';
 import { sha256Hex } from '../runtime/compile.js';
-import { StartError } from '../runtime/backend.js';
 import { loadExtension } from '../runtime/load.js';
 import { composeSchema } from '../schema/compose.js';
-import { extensionPolicy, resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
+import { changeOf, extensionFiles, isGone, type FileChange } from './file-change.js';
+import { lockedRetryDelayMs } from './locked-retry.js';
+import { extensionLoadOptions, extensionPolicy, resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import { recompose, type Rejection } from './recompose.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
 import { statusOf, type Entry, type ExtensionEvent, type ExtensionStatus } from './status.js';
-import { isExtensionFile, watchExtensions } from './watcher.js';
+import { watchExtensions } from './watcher.js';
 
 export type { ExtensionEvent, ExtensionStatus };
-
-/** How many times a version refused for a locked database is tried again (see `#retryIfLocked`). */
-const LOCKED_RETRIES = 5;
-
-/** What one file asks of the host (see `#changeOf`). */
-type FileChange = { kind: 'load'; file: string; bytes: Uint8Array; version: string } | { kind: 'remove'; name: string };
 
 /**
  * Creates a host for the `.wasm` files of `dir`. It starts loading at once; `await host.ready()`
@@ -135,7 +130,7 @@ export class ExtensionHost extends EventEmitter {
         },
       );
     }
-    const bytes = await Promise.all(this.#files().map(async (file) => [file, await this.#read(file)] as const));
+    const bytes = await Promise.all(extensionFiles(this.dir).map(async (file) => [file, await this.#read(file)] as const));
     await this.#loadAndSwap(bytes);
   }
 
@@ -144,25 +139,13 @@ export class ExtensionHost extends EventEmitter {
     void this.#enqueue(change).catch((e: Error) => this.#options.logger.error({ err: e }, `forge-extensions: ${what} failed: ${e.message}`));
   }
 
-  /** The extension files in the directory now (none while it is missing). */
-  #files(): string[] {
-    let names: string[] = [];
-    try {
-      names = readdirSync(this.dir).filter(isExtensionFile).sort();
-    } catch (e) {
-      // Missing, or replaced by a file: no extension files (the watcher warned).
-      if (!['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
-    }
-    return names.map((f) => join(this.dir, f));
-  }
-
   /**
    * The directory came back, went away or was replaced: every file it holds, and every file
    * known, is looked at again, and what changed swaps in as one snapshot (a release switched
    * at once serves at once: no new version is judged against the old versions of the others).
    */
   async #rescan(): Promise<void> {
-    const files = new Set([...this.#files(), ...[...this.#entries.values()].map((e) => e.file)]);
+    const files = new Set([...extensionFiles(this.dir), ...[...this.#entries.values()].map((e) => e.file)]);
     const changes = await Promise.all([...files].map((file) => this.#changeOf(file)));
     const loaded = await Promise.all(changes.map((c) => c?.kind === 'load' && this.#load(c.file, c.bytes, c.version)));
     const removed = changes.flatMap((c) => (c?.kind === 'remove' ? [c.name] : []));
@@ -201,7 +184,7 @@ export class ExtensionHost extends EventEmitter {
     try {
       return await readFile(file);
     } catch (e) {
-      if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined; // gone, or its directory is
+      if (isGone(e)) return undefined; // gone, or its directory is
       const entry = this.#entry(file);
       this.#failed(entry, undefined, new ExtensionLoadError(entry.name, 'read', messageOf(e), { cause: e }));
       return undefined;
@@ -217,55 +200,24 @@ export class ExtensionHost extends EventEmitter {
     if (ext) this.#swap([ext], []);
   }
 
-  /** What `file` as it is now asks for: a version to load, a serving extension to remove, or nothing. */
+  /** What `file` as it is now asks for ({@link changeOf}). */
   async #changeOf(file: string): Promise<FileChange | undefined> {
-    const name = extensionNameFromFile(file);
-    const entry = this.#entries.get(name);
-    const bytes = await this.#read(file);
-    if (!bytes) {
-      if (existsSync(file)) return undefined; // unreadable: #read recorded the failure
-      // Removed: its fields leave the schema; its database stays where it is.
-      if (entry?.active) return { kind: 'remove', name };
-      if (entry) entry.state = 'unloaded';
-      return undefined;
-    }
-    const version = await sha256Hex(bytes);
-    if (entry && entry.state !== 'unloaded') {
-      if (entry.active?.ext.version === version) {
-        // Back to the bytes already serving (after a refused version): nothing to reload.
-        entry.version = version;
-        entry.error = undefined;
-        entry.uses = undefined;
-        return undefined;
-      }
-      if (entry.version === version) return undefined; // the same bytes were refused already
-    }
-    return { kind: 'load', file, bytes, version };
+    const entry = this.#entries.get(extensionNameFromFile(file));
+    return changeOf(file, await this.#read(file), entry);
   }
 
   /** Loads one file's bytes into a running Extension (not yet serving); records a failure on its entry. */
   async #load(file: string, bytes: Uint8Array, version: string): Promise<Extension | undefined> {
     const entry = this.#entry(file);
     const name = entry.name;
-    const settings = this.#options.extensions[name] ?? {};
-    if (settings.enabled === false) {
+    if (this.#options.extensions[name]?.enabled === false) {
       entry.state = 'disabled';
       return undefined;
     }
     entry.version = version;
     entry.uses = undefined; // set again if this version fails to compose
     try {
-      const ext = await loadExtension(bytes, {
-        name,
-        dataDir: this.#options.dataDir,
-        ...(this.#options.cacheDir ? { cacheDir: this.#options.cacheDir } : {}),
-        config: settings.config,
-        isolation: settings.isolation ?? this.#options.isolation,
-        limits: { ...this.#options.limits, ...settings.limits },
-        workers: settings.workers ?? this.#options.workers,
-        logger: this.#options.logger,
-        signal: this.#loads.signal,
-      });
+      const ext = await loadExtension(bytes, extensionLoadOptions(this.#options, name, this.#loads.signal));
       ext.on('failed', ({ reason }: { reason: string }) => this.#failed(entry, ext.version, new Error(reason)));
       return ext;
     } catch (e) {
@@ -277,19 +229,12 @@ export class ExtensionHost extends EventEmitter {
     }
   }
 
-  /**
-   * A version refused only because its database stayed locked past the busy timeout (most
-   * likely the old version's write running longer than that) is tried again by itself, after
-   * 1, 2, 4, 8 and 16 s, rather than waiting for its file to change again.
-   */
+  /** A version refused for a locked database is tried again later ({@link lockedRetryDelayMs}). */
   #retryIfLocked(entry: Entry, file: string, e: unknown): void {
-    const locked = e instanceof ExtensionLoadError && e.cause instanceof StartError && e.cause.failure.storage?.kind === 'busy';
-    const tries = entry.lockedRetries ?? 0;
-    if (!locked || tries >= LOCKED_RETRIES) return;
-    entry.lockedRetries = tries + 1;
-    entry.version = undefined; // the same bytes are not "refused already"
-    this.#options.logger.warn({ extension: entry.name }, `extension ${entry.name}: its database is locked; trying again in ${2 ** tries} s`);
-    setTimeout(() => this.#apply(() => this.#fileChanged(file), `loading ${file} again`), 1000 * 2 ** tries).unref();
+    const delayMs = lockedRetryDelayMs(entry, e);
+    if (delayMs === undefined) return;
+    this.#options.logger.warn({ extension: entry.name }, `extension ${entry.name}: its database is locked; trying again in ${delayMs / 1000} s`);
+    setTimeout(() => this.#apply(() => this.#fileChanged(file), `loading ${file} again`), delayMs).unref();
   }
 
   /**

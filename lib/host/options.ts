@@ -5,7 +5,7 @@
 import { isSchema, type GraphQLSchema } from 'graphql';
 import { assertExtensionName } from '../data/names.js';
 import type { Isolation } from '../runtime/load.js';
-import { checkIsolation, checkWorkers, resolveLimits } from '../runtime/load.js';
+import { checkIsolation, checkWorkers, resolveLimits, type LoadExtensionOptions } from '../runtime/load.js';
 import { consoleLogger, LOG_LEVELS, type Logger } from '../runtime/logger.js';
 import type { Limits } from '../runtime/wire.js';
 import { resolveRequestBudgets, type RequestBudgets } from '../schema/budget.js';
@@ -202,5 +202,24 @@ export function extensionPolicy(options: ResolvedHostOptions, name: string): Ext
     budgets: resolveRequestBudgets({ ...options.budgets, ...settings.budgets }, `forge-extensions: options.extensions.${name}.budgets`),
     context: settings.context ?? [],
     onGrantError: (err) => options.logger.error({ err, extension: name }, `forge-extensions: extensions.${name}.context failed: ${err.message}`),
+  };
+}
+
+/**
+ * How extension `name` is loaded (`loadExtension`'s options): its `extensions.<name>` settings
+ * over the host's. `signal` aborts the load (the host closing).
+ */
+export function extensionLoadOptions(options: ResolvedHostOptions, name: string, signal: AbortSignal): LoadExtensionOptions {
+  const settings = options.extensions[name] ?? {};
+  return {
+    name,
+    dataDir: options.dataDir,
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    config: settings.config,
+    isolation: settings.isolation ?? options.isolation,
+    limits: { ...options.limits, ...settings.limits },
+    workers: settings.workers ?? options.workers,
+    logger: options.logger,
+    signal,
   };
 }

@@ -5,7 +5,9 @@
  */
 import { ExtensionDatabase } from '../data/database.js';
 import { StorageFaultError } from '../data/storage-fault.js';
-import { GuestInstance, InstanceCallError, storageFailure, type InstanceSpec } from './instance.js';
+import { GuestInstance } from './instance.js';
+import { InstanceCallError, storageFailure } from './instance-call-error.js';
+import type { InstanceSpec } from './instance-spec.js';
 import { NativeGuard } from './native-guard.js';
 import { SqlFieldError } from './sql-fields.js';
 import type { GuestLogLine, WireRequest, WireResult } from './wire.js';

@@ -64,6 +64,19 @@ export class CallQueue {
     this.#retries.unshift(...jobs);
   }
 
+  /**
+   * For a call of fields of several requests that ran out of time or memory: the request with
+   * the most fields in it (the likely cause) fails; every other request's fields run again, in a
+   * call of their own each, first in line ({@link retryFirst}), so a heavy client does not fail
+   * the light ones batched with it. Returns the fields that fail now.
+   */
+  retryAllButLargest(items: Pending[]): Pending[] {
+    const groups = byRequest(items);
+    if (groups.length < 2) return items;
+    this.retryFirst(groups.slice(1).map(retryJob));
+    return groups[0]!;
+  }
+
   /** The next call to make, if any field waits. */
   next(): Job | undefined {
     const retry = this.#retries.shift();

@@ -15,20 +15,19 @@
  */
 import { EventEmitter } from 'node:events';
 import type { StorageFault } from '../data/storage-fault.js';
+import { settleResults, type FieldErrors } from './answer-delivery.js';
 import type { Backend } from './backend.js';
 import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOverLimit, isOwnFailure } from './breaker.js';
-import { byRequest, CallQueue, retryJob, type Job, type Pending } from './call-queue.js';
+import { CallQueue, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
-import { InstanceCallError } from './instance.js';
+import { InstanceCallError } from './instance-call-error.js';
 import type { RequestBudget } from './request-budget.js';
 import type { SqlField } from './sql-fields.js';
 import type { Isolation, Limits, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
 export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES } from './call-queue.js';
-/** Answers larger than this are parsed one per event-loop turn, so one call's answers never block it together. */
-const LARGE_ANSWER_BYTES = 64 * 1024;
 
 /** One field for an extension to resolve. */
 export interface FieldRequest {
@@ -121,6 +120,7 @@ export class Extension extends EventEmitter {
   #stateReason: string | undefined;
   readonly #breaker = new CircuitBreaker();
   readonly #encoder: FieldEncoder;
+  readonly #fieldErrors: FieldErrors = { error: (code, message) => this.#error(code, message), refuse: (message) => this.#refuse(message) };
 
   constructor(parts: ExtensionParts) {
     super();
@@ -229,7 +229,8 @@ export class Extension extends EventEmitter {
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
       if (failure.storage) this.#storageFault(failure.storage);
-      const failed = job.retry ? items : this.#retryOthers(items, failure.code);
+      // Out of time or memory: only the request with the most fields fails (call-queue.ts).
+      const failed = job.retry || !isOverLimit(failure.code) ? items : this.#queue.retryAllButLargest(items);
       for (const p of failed) p.reject(this.#error(failure.code, failure.message));
       if (isOverLimit(failure.code)) {
         // That request asked more than one call can do: its fields still queued are not sent.
@@ -241,49 +242,9 @@ export class Extension extends EventEmitter {
       return;
     }
     this.stats.fields += results.length;
-    // Budgets are charged now, before the next call starts (so it skips a spent request's
-    // fields); parsing follows after the instance is free, large answers one per turn.
-    const answered: Array<[Pending, Uint8Array]> = [];
-    items.forEach((p, i) => {
-      const r = results[i]!;
-      const refusal = 'err' in r ? p.budget?.chargeError(r.err) : p.budget?.chargeAnswer(r.ok);
-      if (refusal) return p.reject(this.#refuse(refusal));
-      if ('err' in r) return p.reject(this.#error(r.code, r.err));
-      answered.push([p, r.ok]);
-    });
-    void this.#deliver(answered);
+    // Budgets are charged now; parsing follows after the instance is free (answer-delivery.ts).
+    settleResults(items, results, this.#fieldErrors);
   }
-
-  /** Parses and settles each answer; each large one gets an event-loop turn of its own. */
-  async #deliver(answered: Array<[Pending, Uint8Array]>): Promise<void> {
-    for (const [p, answer] of answered) {
-      // GraphQL completes the previous field's value in the microtasks before this turn.
-      if (answer.length > LARGE_ANSWER_BYTES) await new Promise((next) => setImmediate(next));
-      let value: unknown;
-      try {
-        value = JSON.parse(decoder.decode(answer));
-      } catch (e) {
-        p.reject(this.#error('EXTENSION_BAD_RESPONSE', `the answer is not valid UTF-8 JSON: ${(e as Error).message}`));
-        continue;
-      }
-      p.resolve(value);
-    }
-  }
-
-  /**
-   * A call that ran out of time or memory carried fields of several requests: the request with
-   * the most fields in it (the likely cause) fails; every other request's fields run again, in a
-   * call of their own each, first in line, so a heavy client does not fail the light ones batched
-   * with it. Returns the fields that fail now.
-   */
-  #retryOthers(items: Pending[], code: ExtensionErrorCode): Pending[] {
-    if (!isOverLimit(code)) return items;
-    const groups = byRequest(items);
-    if (groups.length < 2) return items;
-    this.#queue.retryFirst(groups.slice(1).map(retryJob));
-    return groups[0]!;
-  }
-
 
   /** A whole call failed: counted in the stats, and against the extension if it is its own fault. */
   #recordFailure(code: ExtensionErrorCode, message: string, fields: number): void {
@@ -328,5 +289,3 @@ export class Extension extends EventEmitter {
     return new ExtensionCallError(code, this.name, message);
   }
 }
-
-const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -4,7 +4,8 @@
  * the instance and its database connection and answers the host's messages one at a time.
  */
 import { startInstance, type BackendSpec } from './backend.js';
-import { InstanceCallError, type GuestInstance } from './instance.js';
+import type { GuestInstance } from './instance.js';
+import { InstanceCallError } from './instance-call-error.js';
 import type { NativeGuard } from './native-guard.js';
 import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
 

@@ -8,59 +8,16 @@
  * fresh one and runs `init` again (migrations already ran for this version).
  */
 import type { ExtensionDatabase } from '../data/database.js';
-import { StorageFaultError, type StorageFault } from '../data/storage-fault.js';
+import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { createGuestLog } from './guest-log.js';
+import { InstanceCallError, storageFailure } from './instance-call-error.js';
+import { isGuestErr, type GuestExports, type InstanceSpec, type Instantiate } from './instance-spec.js';
 import { NativeGuard } from './native-guard.js';
 import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
 import { SqlResolvers } from './sql-resolvers.js';
 import { hostImports } from './host-imports.js';
 import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
-
-/** The glue's exports, as jco generates them for the contract's world. */
-interface GuestExports {
-  init(config: { name: string; dbPath: string; config: Uint8Array | undefined }): void;
-  getSchema(): string;
-  migrate(dbPath: string): void;
-  resolveField(request: WireRequest): Uint8Array;
-  resolveBatch(requests: WireRequest[]): Array<{ tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string }>;
-}
-
-type Instantiate = (
-  getCoreModule: (file: string) => WebAssembly.Module,
-  imports: Record<string, unknown>,
-  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
-) => GuestExports;
-
-/** Everything an instance needs; cloneable, so a worker can receive it. */
-export interface InstanceSpec {
-  name: string;
-  glueUrl: string;
-  modules: Record<string, WebAssembly.Module>;
-  /** The verified core-module bytes the modules were compiled from (see CompiledComponent). */
-  coreModules: Record<string, Uint8Array>;
-  memoryLimitBytes: number;
-  /** The application's configuration for this extension, as JSON bytes. */
-  config?: Uint8Array;
-  maxResponseBytes: number;
-  /** Process isolation: the process's memory cap (RLIMIT_DATA), in MiB; SQLite's "out of memory" then means it was hit. */
-  processMemoryMb?: number;
-}
-
-/**
- * Thrown by instance calls that failed as a whole. `step` is set for lifecycle calls; `failure`
- * says how (a guest `err` is `EXTENSION_ERROR`).
- */
-export class InstanceCallError extends Error {
-  constructor(readonly failure: CallFailure) {
-    super(failure.message);
-  }
-}
-
-/** The failure of a call during which the database layer saw `fault`. */
-export function storageFailure(fault: StorageFault): CallFailure {
-  return { code: 'EXTENSION_STORAGE', message: fault.message, storage: fault };
-}
 
 /** SpiderMonkey's message when an allocation fails. */
 const OUT_OF_MEMORY = 'out of memory';
@@ -68,6 +25,7 @@ const OUT_OF_MEMORY = 'out of memory';
 /** The `err` of a `Mutation` batch: rolls its transaction back. */
 const ROLLBACK = Symbol('rollback');
 
+/** One running instance (see the module doc); made by {@link GuestInstance.create}. */
 export class GuestInstance {
   readonly #spec: InstanceSpec;
   readonly #db: ExtensionDatabase;
@@ -339,9 +297,4 @@ export class GuestInstance {
     if (this.#initialized) this.init();
     return this.#exports;
   }
-}
-
-/** A `result` export's `err`: jco throws a `ComponentError` carrying it as `payload`. */
-function isGuestErr(e: unknown): e is { payload: unknown } {
-  return typeof e === 'object' && e !== null && Object.prototype.hasOwnProperty.call(e, 'payload');
 }

@@ -13,7 +13,7 @@
  * time spent queued behind another.
  */
 import { StartError, type Backend } from './backend.js';
-import { InstanceCallError } from './instance.js';
+import { InstanceCallError } from './instance-call-error.js';
 import type { InstanceReply, InstanceRequest } from './instance-server.js';
 import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
 

@@ -12,8 +12,8 @@
  *   key has the same text as its key column (`1` and `"1"` match).
  * - A root field asked several times with the same arguments in one call runs once.
  */
-import { jsonBytes, parseParams } from '../data/json-values.js';
-import { RowsTooLargeError, type ExtensionDatabase } from '../data/database.js';
+import type { ExtensionDatabase } from '../data/database.js';
+import { jsonBytes, parseParams, RowsTooLargeError } from '../data/json-values.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { SqlFieldError, type SqlField } from './sql-fields.js';
