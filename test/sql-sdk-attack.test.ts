@@ -124,6 +124,16 @@ describe('SQL resolvers, SDK and CLI attack: forge-ext build source checks', fun
     assert.match(stderr, /index\.ts:7:10: Unknown type "Strin"/, stderr);
   });
 
+  // "a const holding one" (docs/writing-extensions.md, "Build and test") and "sql() calls": a
+  // directive kept in a const, as one keeps statements in consts, is determined too.
+  it('checks a schema whose sql() directive is held in a const', async () => {
+    const source = "import { defineExtension, sql } from 'forge-extensions/guest';\nconst COUNT = sql('SELECT 1');\nexport default defineExtension({\n  schema: `extend type Query { n: Int ${COUNT} }`,\n  resolvers: { 'Query.n': () => 1 },\n});\n";
+    const { code, stderr } = await build('const-directive', source + STOP);
+    assert.equal(code, 1, stderr);
+    assert.doesNotMatch(stderr, /note: the schema is computed/, stderr);
+    assert.match(stderr, /index\.ts:5:\d+: resolver "Query\.n" is for a field the schema resolves with @sql/, stderr);
+  });
+
   it('checks (or notes it cannot check) the schema of defineExtension imported under another name', async () => {
     const source = "import { defineExtension as extension } from 'forge-extensions/guest';\nexport default extension({\n  schema: `extend type Query { b: Strin }`,\n  resolvers: { 'Query.c': () => 1 },\n});\n";
     const { code, stderr } = await build('renamed', source + STOP);
