@@ -203,4 +203,22 @@ describe('SQL resolvers, SDK and CLI attack: load-time checks a newcomer relies 
     assert.equal(e.step, 'sql-resolvers');
     assert.match(e.message, /Query\.notes @sql: .*tags.*json/);
   });
+
+  // The docs' own example pages with `LIMIT :first` (first: Int = 20); a client may still send
+  // `first: null`. SQLite then says only "datatype mismatch": the author cannot tell which field
+  // or parameter, the client cannot tell what to change.
+  it('names the field of a statement that fails on a NULL argument', async () => {
+    const config = {
+      migrate: 'CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY)',
+      sdl: 'extend type Query { ids(first: Int = 20): [Int!]! @sql(query: "SELECT id FROM notes ORDER BY id LIMIT :first") }',
+    };
+    const ext = await probe(data.dir, { config });
+    try {
+      const e = await rejection(ext.resolveField({ typeName: 'Query', fieldName: 'ids', arguments: { first: null } }));
+      assert.equal(e.code, 'EXTENSION_ERROR');
+      assert.match(e.message, /Query\.ids|:first/, e.message);
+    } finally {
+      await ext.close();
+    }
+  });
 });
