@@ -20,7 +20,8 @@ import type { Extension } from '../lib/runtime/extension.js';
 import { ExtensionLoadError } from '../lib/runtime/errors.js';
 import { loadExtension } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
-import { fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { forgeExtensions } from '../lib/index.js';
+import { extensionsDir, fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
 import { probe } from './probe.js';
 
 const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
@@ -219,6 +220,35 @@ describe('SQL resolvers, SDK and CLI attack: load-time checks a newcomer relies 
       assert.match(e.message, /Query\.ids|:first/, e.message);
     } finally {
       await ext.close();
+    }
+  });
+
+  // @sql is known to the host; "Unknown directive" sends the author looking for a missing
+  // definition. Said by the host that composes the schema (as `forge-ext serve` does).
+  it('says where @sql may go when it is placed on an argument or an input field', async () => {
+    for (const sdl of [
+      'extend type Query { n(a: Int @sql(query: "SELECT 1")): Int }',
+      'input Filter { a: Int @sql(query: "SELECT 1") } extend type Query { n(f: Filter): Int }',
+    ]) {
+      const ext = extensionsDir({ 'probe.wasm': 'probe' });
+      const forge = forgeExtensions(ext.dir, {
+        dataDir: data.dir,
+        cacheDir: TEST_CACHE_DIR,
+        logger: silentLogger,
+        watch: false,
+        isolation: 'inline',
+        extensions: { probe: { config: { sdl, migrate: 'SELECT 1' } } },
+      });
+      try {
+        await forge.host.ready();
+        const status = forge.host.status().find((s) => s.name === 'probe')!;
+        assert.equal(status.state, 'failed', sdl);
+        assert.doesNotMatch(status.error!, /Unknown directive "@sql"/, status.error);
+        assert.match(status.error!, /@sql.*field/, status.error);
+      } finally {
+        await forge.host.close();
+        ext.cleanup();
+      }
     }
   });
 });
