@@ -12,7 +12,7 @@
  * statements are checked against the migrated database and run by `sql-resolvers.ts`. The
  * directive is the extension's own business: composition removes it from the served schema.
  */
-import { Kind, parse, type ConstDirectiveNode, type DocumentNode, type FieldDefinitionNode, type TypeNode } from 'graphql';
+import { Kind, parse, visit, type ASTNode, type ConstDirectiveNode, type DocumentNode, type FieldDefinitionNode, type TypeNode } from 'graphql';
 
 /** The directive's name, as an SDL writes it (`@sql`). */
 export const SQL_DIRECTIVE = 'sql';
@@ -57,6 +57,11 @@ export interface SqlField {
   /** For an object result: its non-null fields that columns must provide (no arguments, no `@sql` of their own). */
   requiredColumns: string[];
   /**
+   * For an object result: its fields a column can fill only as JSON text (lists, objects), so a
+   * column of that name must be declared in `json`.
+   */
+  jsonFields: string[];
+  /**
    * For an object result: its `Boolean` fields (SQLite has no boolean: an INTEGER column answers
    * them, `0` false and any other number true, as SQLite's own truth test).
    */
@@ -82,6 +87,7 @@ export function sqlFieldsOf(sdl: string): Map<string, SqlField> {
   } catch {
     return new Map();
   }
+  refuseMisplaced(document);
   const objects = new Map<string, FieldDefinitionNode[]>();
   const leaves = new Set(BUILT_IN_SCALARS);
   const abstract = new Set<string>();
@@ -133,6 +139,10 @@ export function sqlFieldsOf(sdl: string): Map<string, SqlField> {
         shape! === 'row' || shape! === 'rows'
           ? objects.get(resultType)!.filter((f) => f.type.kind === Kind.NON_NULL_TYPE && !f.arguments?.length && !f.directives?.some((d) => d.name.value === SQL_DIRECTIVE)).map((f) => f.name.value)
           : [];
+      const jsonFields =
+        shape! === 'row' || shape! === 'rows'
+          ? objects.get(resultType)!.filter((f) => !f.arguments?.length && (unwrap(f.type).list || !leaves.has(unwrap(f.type).name))).map((f) => f.name.value)
+          : [];
       const booleanColumns =
         shape! === 'row' || shape! === 'rows' ? objects.get(resultType)!.filter((f) => unwrap(f.type).name === 'Boolean' && !unwrap(f.type).list).map((f) => f.name.value) : [];
       fields.set(where, {
@@ -146,11 +156,28 @@ export function sqlFieldsOf(sdl: string): Map<string, SqlField> {
         arguments: (def.arguments ?? []).map((a) => a.name.value),
         write: typeName === 'Mutation',
         requiredColumns,
+        jsonFields,
         booleanColumns,
       });
     }
   }
   return fields;
+}
+
+/** `@sql` anywhere but on a field definition (arguments, input fields, types, enum values). */
+function refuseMisplaced(document: DocumentNode): void {
+  visit(document, {
+    Directive(node, _key, _parent, _path, ancestors) {
+      if (node.name.value !== SQL_DIRECTIVE) return;
+      // `parent` is the `directives` array; the last ancestor is the node it belongs to.
+      const owner = ancestors[ancestors.length - 1] as ASTNode | undefined;
+      if (owner && 'kind' in owner && owner.kind !== Kind.FIELD_DEFINITION) {
+        const what = owner.kind === Kind.INPUT_VALUE_DEFINITION ? 'an argument or input field' : `a ${owner.kind.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()}`;
+        const name = 'name' in owner && owner.name ? ` ("${owner.name.value}")` : '';
+        throw new SqlFieldError(`@sql goes on a field of an object type, not on ${what}${name}`);
+      }
+    },
+  });
 }
 
 /** The directive's arguments, each of its declared type. */

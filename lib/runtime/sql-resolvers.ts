@@ -85,6 +85,10 @@ export class SqlResolvers {
       if (twice !== undefined) fail(`column "${twice}" appears twice (the columns: ${info.columns.join(', ')}): give each its own name (… AS name)`);
       if (field.key?.column === '__proto__') fail('the key column cannot be named __proto__');
       const missing = (names: string[]) => names.filter((n) => !info.columns!.includes(n));
+      const notJson = field.jsonFields.filter((f) => info.columns!.includes(f) && !field.json.includes(f));
+      if (notJson.length) {
+        fail(`column${notJson.length > 1 ? 's' : ''} ${notJson.join(', ')} fill${notJson.length > 1 ? '' : 's'} a list or object field of ${field.resultType}: ${notJson.length > 1 ? 'they' : 'it'} can only hold JSON text; declare json: [${notJson.map((f) => `"${f}"`).join(', ')}]`);
+      }
       if (field.key && missing([field.key.column]).length) fail(`key column "${field.key.column}" is not among the columns (${info.columns.join(', ')})`);
       const json = missing(field.json);
       if (json.length) fail(`json column${json.length > 1 ? 's' : ''} ${json.join(', ')} not among the columns (${info.columns.join(', ')})`);
@@ -127,7 +131,7 @@ export class SqlResolvers {
         const failure: WireResult =
           e instanceof RowsTooLargeError
             ? { err: `${e.message}: this call's answers may take at most ${maxCallBytes} bytes (2 x limits.maxResponseBytes); ask for fewer rows or fields at once`, code: 'EXTENSION_RESPONSE_TOO_LARGE' }
-            : { err: e.message, code: 'EXTENSION_ERROR' };
+            : { err: `${field.typeName}.${field.fieldName}: ${e.message}`, code: 'EXTENSION_ERROR' };
         for (const i of members) results[i] = failure;
       }
     }
