@@ -36,7 +36,7 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       assert.equal(issues.contractVersion, '0.1.0');
       assert.match(issues.sdl, /type Issue \{/);
       assert.ok(
-        logger.lines.some((l) => l.level === 'info' && l.msg === 'applied 2 migrations' && (l.fields as { extension: string }).extension === 'issues'),
+        logger.lines.some((l) => l.level === 'info' && l.msg === 'applied 3 migrations' && (l.fields as { extension: string }).extension === 'issues'),
         'the guest log line reaches the host logger, tagged with the extension',
       );
 
@@ -101,6 +101,10 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
             errors: [
               await refused('createIssue', { title: ' \t\n' }),
               await refused('createIssue', { title: 'x'.repeat(201) }),
+              // Migration 3: Unicode white space is blank; a NUL counts as a character, then is refused.
+              await refused('createIssue', { title: '\u3000\u00a0\u2003\ufeff\u0085' }),
+              await refused('createIssue', { title: `x\u0000${'y'.repeat(300)}` }),
+              await refused('createIssue', { title: 'x\u0000y' }),
               await refused('addComment', { issueId: '99', body: 'lost' }),
               await refused('updateIssueStatus', { id: '99', status: 'OPEN' }),
             ],
@@ -124,6 +128,9 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       assert.deepEqual(sqlAnswers!['errors'], [
         'EXTENSION_ERROR: title must not be empty',
         'EXTENSION_ERROR: title is longer than 200 characters',
+        'EXTENSION_ERROR: title must not be empty',
+        'EXTENSION_ERROR: title is longer than 200 characters',
+        'EXTENSION_ERROR: title must not contain a NUL character (U+0000)',
         'EXTENSION_ERROR: no issue with id 99',
         'EXTENSION_ERROR: no issue with id 99',
       ]);

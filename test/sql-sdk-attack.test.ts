@@ -142,6 +142,15 @@ describe('SQL resolvers, SDK and CLI attack: forge-ext build source checks', fun
     // Either the SDL is checked, or the build says it was not: never a silent pass.
     assert.match(stderr, /Unknown type "Strin"|note: the schema/, stderr);
   });
+  // The same kind: a definition part held somewhere the check did not look was skipped silently.
+  it('checks resolver keys held in a const (and spread into it); notes resolvers it cannot know', async () => {
+    const source = "import { defineExtension } from 'forge-extensions/guest';\nconst common = { 'Query.b': () => 2 };\nconst RESOLVERS = { ...common, 'Query.c': () => 1 };\nconst def = { schema: `extend type Query { a: Int }`, resolvers: RESOLVERS };\nexport default defineExtension(def);\nexport const other = defineExtension({ schema: `extend type Query { a: Int }`, resolvers: (() => ({}))() });\n";
+    const { code, stderr } = await build('resolvers-const', source + STOP);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /index\.ts:2:18: resolver "Query\.b" matches no field in the schema; did you mean "Query\.a"\?/, stderr);
+    assert.match(stderr, /index\.ts:3:32: resolver "Query\.c" matches no field/, stderr);
+    assert.match(stderr, /index\.ts:6:91: note: the resolvers are computed when the extension runs/, stderr);
+  });
 });
 
 describe('SQL resolvers, SDK and CLI attack: the issues fixture', () => {

@@ -5,15 +5,17 @@
  * - types: the TypeScript compiler API with the project's `tsconfig.json` (found as `tsc`
  *   finds it, upwards from the entry); `forge-extensions/guest` resolves to the SDK the build
  *   bundles. A `.js` entry without a tsconfig is not type-checked.
- * - the SDL of `defineExtension({ schema: ... })` when the source determines it (a literal, a
- *   `const`, a template of those and `sql()` calls: static-sdl.ts): parsed and validated as a
- *   host composes it, the SQL resolvers' rules that need no database, positions mapped into
- *   the file.
- * - every key of `resolvers: { ... }` against that SDL (a key that names no field names the
- *   nearest one; a key for a field with `@sql` would never run).
+ * - the SDL of every call of the SDK's `defineExtension` (found by symbol, so also under another
+ *   import name) when the source determines it (a literal, a `const`, a template of those and
+ *   `sql()` calls: static-sdl.ts): parsed and validated as a host composes it, the SQL
+ *   resolvers' rules that need no database, positions mapped into the file (exactly, escapes
+ *   and CRLF included: literal-offsets.ts).
+ * - every key of `resolvers` against that SDL (an object literal, a `const` holding one, spreads
+ *   of those; a key that names no field names the nearest one; a key for a field with `@sql`
+ *   would never run).
  *
- * A schema computed at run time (a function of the config) is checked by `forge-ext check` on
- * the built component instead.
+ * What is computed at run time (a schema that is a function of the config, resolvers a call
+ * returns) is noted, never skipped silently: `forge-ext check` checks it on the built component.
  */
 import { createRequire } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
@@ -22,8 +24,8 @@ import type * as TS from 'typescript';
 import { parse, type FieldDefinitionNode } from 'graphql';
 import { SqlFieldError, sqlFieldsOf } from '../runtime/sql-fields.js';
 import { composeSchema } from '../schema/compose.js';
-import { resolverKeyProblem, sdlFields } from './resolver-keys.js';
-import { staticSdl } from './static-sdl.js';
+import { resolverKeyProblem, sdlFields, type SdlFields } from './resolver-keys.js';
+import { constValue, isGuestFunction, staticSdl } from './static-sdl.js';
 
 /** The guest SDK's declarations: the types of exactly what the build bundles. */
 const GUEST_SDK_TYPES = fileURLToPath(new URL('../guest/index.d.ts', import.meta.url));
@@ -108,59 +110,88 @@ function position(ts: typeof TS, file: TS.SourceFile, offset: number): { line: n
   return { line: line + 1, column: character + 1 };
 }
 
-/** The SDL and the resolver keys of every `defineExtension({...})` call in `source`. */
+/** Said where the build cannot check something, so that a silent build is not taken for a checked one. */
+const COMPUTED = (what: string) => `note: ${what}; \`forge-ext check <file.wasm>\` does`;
+
+/** The SDL and the resolver keys of every call of the guest SDK's `defineExtension` (under any name) in `source`. */
 function definitionProblems(ts: typeof TS, source: TS.SourceFile, checker: TS.TypeChecker, name: string): SourceProblem[] {
   const problems: SourceProblem[] = [];
-  const at = (file: TS.SourceFile, offset: number, message: string) => problems.push({ file: file.fileName, ...position(ts, file, offset), message });
-  const visit = (node: TS.Node): void => {
-    if (ts.isCallExpression(node) && /(^|\.)defineExtension$/.test(node.expression.getText(source)) && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
-      const definition = node.arguments[0];
-      const property = (key: string) => definition.properties.find((p): p is TS.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText(source) === key);
-      const schema = property('schema')?.initializer;
-      const sdl = staticSdl(ts, schema, checker);
-      if (!sdl) {
-        // Said, so that a silent build is not taken for a checked SDL.
-        if (schema) problems.push({ file: source.fileName, ...position(ts, source, schema.getStart(source)), message: 'note: the schema is computed when the extension runs, so the build cannot check it or the resolver keys; `forge-ext check <file.wasm>` does', note: true });
-        return;
-      }
-      const report = (offsetInSdl: number, message: string) => {
-        const { file, offset } = sdl.locate(offsetInSdl);
-        at(file, offset, message);
-      };
-      const { rejected } = composeSchema(undefined, [{ name, sdl: sdl.text, namespace: 'prefix' }]);
-      if (rejected.length > 0) {
-        const message = rejected[0]!.error.message.replace(/^extension "[^"]+": /, '');
-        const located = / \(SDL line (\d+), column (\d+)\)$/.exec(message);
-        report(located ? sdlOffset(sdl.text, Number(located[1]), Number(located[2])) : 0, located ? message.slice(0, located.index) : message);
-        return;
-      }
-      // The SQL resolvers' rules that need no database (the statements are checked at load).
-      try {
-        sqlFieldsOf(sdl.text);
-      } catch (e) {
-        if (!(e instanceof SqlFieldError)) throw e;
-        report(fieldOffset(sdl.text, e.message), e.message);
-        return;
-      }
-      const resolvers = property('resolvers')?.initializer;
-      if (!resolvers || !ts.isObjectLiteralExpression(resolvers)) return;
-      const fields = sdlFields(sdl.text);
-      for (const p of resolvers.properties) {
-        if (!p.name || ts.isComputedPropertyName(p.name) || ts.isPrivateIdentifier(p.name)) continue; // not knowable before it runs
-        const problem = resolverKeyProblem(p.name.text, fields);
-        if (problem) at(source, p.name.getStart(source), problem);
-      }
+  const at = (node: TS.Node, offset: number, message: string, note?: true) =>
+    problems.push({ file: node.getSourceFile().fileName, ...position(ts, node.getSourceFile(), offset), message, ...(note && { note }) });
+  const noted = (node: TS.Node, what: string): void => void at(node, node.getStart(), COMPUTED(what), true);
+
+  const checkDefinition = (call: TS.CallExpression): void => {
+    const definition = constValue(ts, call.arguments[0], checker, new Set());
+    if (!definition || !ts.isObjectLiteralExpression(definition)) return noted(call.arguments[0] ?? call, 'the definition is computed when the extension runs, so the build cannot check its schema or resolver keys');
+    /** The expression of property `key`; the property itself when it is a method or getter (computed). */
+    const property = (key: string): TS.Node | undefined => {
+      const p = definition.properties.find((p) => p.name !== undefined && !ts.isComputedPropertyName(p.name) && p.name.getText() === key);
+      if (p && ts.isPropertyAssignment(p)) return p.initializer;
+      if (p && ts.isShorthandPropertyAssignment(p)) return p.name;
+      return p ?? definition.properties.find(ts.isSpreadAssignment);
+    };
+    const schema = property('schema');
+    const sdl = schema && ts.isExpression(schema) ? staticSdl(ts, schema, checker) : undefined;
+    if (!sdl) {
+      if (schema) noted(schema, 'the schema is computed when the extension runs, so the build cannot check it or the resolver keys');
       return;
     }
+    const report = (offsetInSdl: number, message: string) => {
+      const { file, offset, exact } = sdl.locate(offsetInSdl);
+      at(file, offset, exact ? message : `${message} (somewhere in the literal that starts here: an escape in it hides the exact place)`);
+    };
+    const { rejected } = composeSchema(undefined, [{ name, sdl: sdl.text, namespace: 'prefix' }]);
+    if (rejected.length > 0) {
+      const message = rejected[0]!.error.message.replace(/^extension "[^"]+": /, '');
+      const located = / \(SDL line (\d+), column (\d+)\)$/.exec(message);
+      report(located ? sdlOffset(sdl.text, Number(located[1]), Number(located[2])) : 0, located ? message.slice(0, located.index) : message);
+      return;
+    }
+    // The SQL resolvers' rules that need no database (the statements are checked at load).
+    try {
+      sqlFieldsOf(sdl.text);
+    } catch (e) {
+      if (!(e instanceof SqlFieldError)) throw e;
+      report(fieldOffset(sdl.text, e.message), e.message);
+      return;
+    }
+    const resolvers = property('resolvers');
+    if (resolvers) checkResolvers(resolvers, sdlFields(sdl.text), new Set());
+  };
+
+  /** The keys of a resolvers object (through consts and spreads of consts) against the SDL's fields. */
+  const checkResolvers = (node: TS.Node, fields: SdlFields, seen: Set<TS.Node>): void => {
+    const resolvers = ts.isExpression(node) ? constValue(ts, node, checker, seen) : undefined;
+    if (!resolvers || !ts.isObjectLiteralExpression(resolvers)) return noted(node, 'the resolvers are computed when the extension runs, so the build cannot check their keys');
+    for (const p of resolvers.properties) {
+      if (ts.isSpreadAssignment(p)) {
+        checkResolvers(p.expression, fields, seen);
+        continue;
+      }
+      if (!p.name || ts.isPrivateIdentifier(p.name)) continue;
+      const key = ts.isComputedPropertyName(p.name) ? staticSdl(ts, p.name.expression, checker)?.text : p.name.text;
+      if (key === undefined) {
+        noted(p.name, 'this resolver key is computed when the extension runs, so the build cannot check it');
+        continue;
+      }
+      const problem = resolverKeyProblem(key, fields);
+      if (problem) at(p.name, p.name.getStart(), problem);
+    }
+  };
+
+  const visit = (node: TS.Node): void => {
+    if (ts.isCallExpression(node) && isGuestFunction(ts, node.expression, checker, 'defineExtension')) return checkDefinition(node);
     ts.forEachChild(node, visit);
   };
   visit(source);
   return problems;
 }
 
-/** The offset in `sdl` of its 1-based `line` and `column`. */
+/** The offset in `sdl` of its 1-based `line` and `column`, lines ended as GraphQL ends them (CRLF, LF or CR). */
 function sdlOffset(sdl: string, line: number, column: number): number {
-  return sdl.split('\n').slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0) + column - 1;
+  const lineStarts = [0];
+  for (const m of sdl.matchAll(/\r\n|[\n\r]/g)) lineStarts.push(m.index + m[0].length);
+  return (lineStarts[line - 1] ?? 0) + column - 1;
 }
 
 /** The offset in `sdl` of the field a {@link SqlFieldError} names (`Type.field @sql: ...`); 0 if not found. */

@@ -49,9 +49,19 @@ export class SqlDirectiveError extends Error {
  * @param query One SQL statement. Any text: it is escaped as a GraphQL string.
  * @returns `@sql(query: "...", ...)`, to place after the field's type in the SDL.
  * @throws SqlDirectiveError for text with an unpaired UTF-16 surrogate (not Unicode: a GraphQL
- *   document cannot hold it, nor can SQLite's UTF-8).
+ *   document cannot hold it, nor can SQLite's UTF-8), and for arguments of the wrong shape that
+ *   untyped JavaScript can pass (`options` not an object, `json` not an array of strings, a
+ *   `key` that is no string).
  */
 export function sql(query: string, options: SqlOptions = {}): string {
+  // The types forbid these; untyped JavaScript (or `as any`) does not, and a TypeError from
+  // deep inside would not say which argument is wrong.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new SqlDirectiveError(`sql(): options must be an object ({ key?, parentKey?, json? }), got ${describe(options)}`);
+  }
+  if (options.json !== undefined && !Array.isArray(options.json)) {
+    throw new SqlDirectiveError(`sql(): options.json must be an array of column names (e.g. ['tags']), got ${describe(options.json)}`);
+  }
   const args = [`query: ${graphqlString(query)}`];
   if (options.key !== undefined) args.push(`key: ${graphqlString(options.key)}`);
   if (options.parentKey !== undefined) args.push(`parentKey: ${graphqlString(options.parentKey)}`);
@@ -59,12 +69,19 @@ export function sql(query: string, options: SqlOptions = {}): string {
   return `@sql(${args.join(', ')})`;
 }
 
+/** What a wrongly shaped argument is, for a message. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? `the string ${JSON.stringify(value)}` : typeof value;
+}
+
 /**
  * `text` as a GraphQL StringValue (spec §2.9.4): `"` and `\` escaped, every control character
  * (line terminators included, which would end the string) as `\uXXXX`; the rest as it is.
  */
 function graphqlString(text: string): string {
-  if (typeof text !== 'string') throw new SqlDirectiveError(`sql(): expected a string, got ${text === null ? 'null' : typeof text}`);
+  if (typeof text !== 'string') throw new SqlDirectiveError(`sql(): expected a string, got ${describe(text)}`);
   let out = '"';
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
