@@ -131,7 +131,8 @@ export class SqlResolvers {
         const failure: WireResult =
           e instanceof RowsTooLargeError
             ? { err: `${e.message}: this call's answers may take at most ${maxCallBytes} bytes (2 x limits.maxResponseBytes); ask for fewer rows or fields at once`, code: 'EXTENSION_RESPONSE_TOO_LARGE' }
-            : { err: `${field.typeName}.${field.fieldName}: ${e.message}`, code: 'EXTENSION_ERROR' };
+            : // A trigger's RAISE(ABORT, '...') is the author's own message for clients: as it is.
+              { err: (e as { code?: string }).code === 'SQLITE_CONSTRAINT_TRIGGER' ? e.message : `${field.typeName}.${field.fieldName}: ${e.message}`, code: 'EXTENSION_ERROR' };
         for (const i of members) results[i] = failure;
       }
     }
