@@ -27,6 +27,11 @@ export function settleResults(items: Pending[], results: WireResult[], errors: F
   const answered: Array<[Pending, Uint8Array]> = [];
   items.forEach((p, i) => {
     const r = results[i]!;
+    // Refused by the instance, before it was sent (see withinAnswerBudgets): the request is spent.
+    if ('err' in r && r.code === 'EXTENSION_REQUEST_BUDGET' && p.budget) {
+      p.budget.spend(r.err);
+      return p.reject(errors.refuse(r.err));
+    }
     const refusal = 'err' in r ? p.budget?.chargeError(r.err) : p.budget?.chargeAnswer(r.ok);
     if (refusal) return p.reject(errors.refuse(refusal));
     if ('err' in r) return p.reject(errors.error(r.code, r.err));

@@ -24,7 +24,7 @@ import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
 import type { RequestBudget } from './request-budget.js';
 import type { SqlField } from './sql-fields.js';
-import type { Isolation, Limits, WireResult } from './wire.js';
+import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
 export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES } from './call-queue.js';
@@ -225,7 +225,7 @@ export class Extension extends EventEmitter {
     this.stats.calls++;
     let results: WireResult[];
     try {
-      results = await backend.resolve(items.map((p) => p.wire), job.write);
+      results = await backend.resolve(items.map(withAnswerBudget), job.write);
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
       if (failure.storage) this.#storageFault(failure.storage);
@@ -288,4 +288,16 @@ export class Extension extends EventEmitter {
   #error(code: ExtensionErrorCode, message: string): ExtensionCallError {
     return new ExtensionCallError(code, this.name, message);
   }
+}
+
+/** Numbers for the budgets of the requests in calls (see `WireRequest.answerBudget`). */
+const budgetIds = new WeakMap<RequestBudget, number>();
+let nextBudgetId = 1;
+
+/** The field's request as sent: with what its request may still receive, when it has a budget. */
+function withAnswerBudget(p: Pending): WireRequest {
+  if (!p.budget) return p.wire;
+  let id = budgetIds.get(p.budget);
+  if (id === undefined) budgetIds.set(p.budget, (id = nextBudgetId++));
+  return { ...p.wire, answerBudget: { id, bytesLeft: p.budget.answerBytesLeft } };
 }

@@ -17,7 +17,7 @@ import { NativeGuard } from './native-guard.js';
 import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
 import { SqlResolvers } from './sql-resolvers.js';
 import { hostImports } from './host-imports.js';
-import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
+import { withinAnswerBudgets, type CallFailure, type GuestLogLine, type WireRequest, type WireResult } from './wire.js';
 
 /** SpiderMonkey's message when an allocation fails. */
 const OUT_OF_MEMORY = 'out of memory';
@@ -136,7 +136,7 @@ export class GuestInstance {
         }
       }
       this.#throwStorageFault();
-      return results;
+      return withinAnswerBudgets(this.#spec.name, requests, results);
     } catch (e) {
       throw this.#crashed(e);
     }

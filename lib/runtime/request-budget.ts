@@ -34,6 +34,11 @@ export class RequestBudget {
     readonly budgets: Readonly<RuntimeBudgets>,
   ) {}
 
+  /** The answer bytes this request may still receive from the extension. */
+  get answerBytesLeft(): number {
+    return Math.max(0, this.budgets.maxAnswerBytes - this.answerBytes);
+  }
+
   /** Spends the budget: the request's later fields for this extension fail with `reason`. */
   spend(reason: string): void {
     this.spent ??= reason;
