@@ -107,3 +107,66 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
     assert.deepEqual((await request(app.handler).post('/graphql').set('accept', 'application/json').send({ query })).body, { data: { one: 1 } });
   });
 });
+
+describe('issue 10 attacks: one client against another, through the probe', () => {
+  let ext: { dir: string; cleanup: () => void };
+  let data: { dir: string; cleanup: () => void };
+  let app: TestApp | undefined;
+  before(() => (ext = extensionsDir({ 'probe.wasm': 'probe' })));
+  after(() => ext.cleanup());
+  beforeEach(() => (data = tempDir()));
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    data.cleanup();
+  });
+
+  const start = async (options: Partial<ForgeOptions>) => {
+    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), ...options });
+    await app.host.ready();
+    assert.deepEqual(app.host.status().map((s) => s.state), ['ready']);
+  };
+  const post = async (query: string, variables?: object): Promise<Body> =>
+    (await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query, variables })).body as Body;
+  const RUNAWAY = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) AS n FROM c';
+
+  it("a client's one-field runaway batched with another client's two cheap fields fails its own request, not the other's", async () => {
+    // A long deadline leaves ample time to queue both requests behind the first runaway call.
+    await start({ extensions: { probe: { limits: { timeoutMs: 3000 } } } });
+    const runaway = () => post('query($s: String!) { sql(sql: $s) }', { s: RUNAWAY });
+    const first = runaway(); // occupies the probe's one instance for its deadline
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // While it runs, the attacker's second runaway and a victim's two cheap fields queue: the
+    // next call carries the three of them together.
+    const second = runaway();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const victim = post('{ a: echo(text: "a") { fieldName } b: echo(text: "b") { fieldName } }');
+    for (const body of await Promise.all([first, second])) assert.equal(body.errors?.[0]?.extensions?.['code'], 'EXTENSION_TIMEOUT', JSON.stringify(body));
+    const answered = await victim;
+    // Observed: the victim's request (the most fields in the shared call) fails with
+    // EXTENSION_TIMEOUT; the attacker's field is retried alone.
+    assert.deepEqual(answered, { data: { a: { fieldName: 'echo' }, b: { fieldName: 'echo' } } }, 'the cheap request failed for the runaway batched with it');
+  });
+
+  it("a guest's err answer is held to limits.maxResponseBytes like an ok answer", async () => {
+    await start({ extensions: { probe: { limits: { maxResponseBytes: 100_000 } } }, budgets: { maxAnswerBytes: 64 * 2 ** 20 } });
+    // sqlWrite with fail: the guest answers err(`failing after: ${rows}`), 2 x 150,000 hex digits.
+    const body = await post('mutation { sqlWrite(sql: "SELECT hex(zeroblob(150000)) AS h", fail: true) }');
+    const error = body.errors?.[0];
+    assert.ok(error, JSON.stringify(body).slice(0, 300));
+    // Observed: EXTENSION_ERROR carrying the whole ~300 KB message to the client.
+    assert.ok(error.message.length <= 100_000, `a ${error.message.length}-character error message reached the client (limits.maxResponseBytes: 100000)`);
+    assert.equal(error.extensions?.['code'], 'EXTENSION_RESPONSE_TOO_LARGE');
+    assert.deepEqual((await post('{ echo(text: "x") { fieldName } }')).data, { echo: { fieldName: 'echo' } });
+  });
+
+  it("a guest's err answers past the request's answer budget are refused where they are made, like ok answers", async () => {
+    await start({ budgets: { maxAnswerBytes: 50_000 } });
+    const body = await post('mutation { sqlWrite(sql: "SELECT hex(zeroblob(150000)) AS h", fail: true) }');
+    const error = body.errors?.[0];
+    assert.equal(error?.extensions?.['code'], 'EXTENSION_REQUEST_BUDGET', JSON.stringify(body).slice(0, 300));
+    // The instance's wording (answer-budget.test.ts): refused before the 300 KB crossed to the
+    // host. Observed: the host's ("reached 300015 bytes, above the budget"), after it crossed.
+    assert.match(error!.message, /passed its budget of answer bytes/);
+  });
+});
