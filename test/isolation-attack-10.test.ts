@@ -4,10 +4,12 @@
  * until the fault they show is fixed.
  */
 import assert from 'node:assert/strict';
+import { getIntrospectionQuery } from 'graphql';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import request from 'supertest';
 import type { ForgeOptions } from '../lib/index.js';
+import { createDocumentCache, DEFAULT_DOCUMENT_LIMITS } from '../lib/http/document-cache.js';
 import { createApp, defaultOptions, type TestApp } from './apps.js';
 import { extensionsDir, tempDir } from './helpers.js';
 
@@ -71,9 +73,11 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
   let ext: { dir: string; cleanup: () => void };
   let data: { dir: string; cleanup: () => void };
   let app: TestApp | undefined;
-  before(() => {
+  before(async () => {
     ext = extensionsDir({ 'ints.wasm': 'ints' });
     data = tempDir();
+    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), isolation: 'inline' });
+    await app.host.ready();
   });
   after(async () => {
     await app?.close();
@@ -82,8 +86,6 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
   });
 
   it('distinct operationName values of one cached document are not kept (memory stays bounded)', async () => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), isolation: 'inline' });
-    await app.host.ready();
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const heap = () => {
@@ -104,7 +106,45 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
     const grownMb = (heap() - before) / 2 ** 20;
     // Observed: ~34 MiB kept (the static budget counts, cached per document and operation name).
     assert.ok(grownMb < 12, `the heap grew by ${grownMb.toFixed(1)} MiB after 40 requests with distinct 0.9 MB operation names`);
-    assert.deepEqual((await request(app.handler).post('/graphql').set('accept', 'application/json').send({ query })).body, { data: { one: 1 } });
+    assert.deepEqual((await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query })).body, { data: { one: 1 } });
+  });
+
+  it('the document cache holds at most the ~70 MB its documentation promises, whatever distinct documents clients send', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const cache = createDocumentCache(DEFAULT_DOCUMENT_LIMITS);
+    const before = heap();
+    // 1,000 distinct documents of 248 tokens, each padded by a comment to ~64 KB (under
+    // maxDocumentBytes): within both of the cache's bounds (1,000 entries, 250,000 tokens).
+    const fields = `{ ${Array.from({ length: 82 }, (_, j) => `a${j}: __typename`).join(' ')} }`;
+    for (let i = 0; i < 1000; i++) {
+      const query = `${fields} #${i} ${'c'.repeat(65_000 - fields.length)}`;
+      cache.parse(JSON.parse(JSON.stringify(query)) as string); // a fresh string, as from a request body
+    }
+    const grownMb = (heap() - before) / 2 ** 20;
+    // Observed: ~131 MiB (the query texts, ~64 MB, are not counted by the token bound).
+    assert.ok(grownMb < 80, `the document cache holds ${grownMb.toFixed(0)} MiB`);
+  });
+
+  it('a 3 KB request of aliased introspection is bounded like extension work (no 4 MB answer from one anonymous client)', async () => {
+    // Introspection fields are skipped by the static field budget and are no extension's
+    // answers, so no budget applies to them: aliases multiply the whole schema's description
+    // up to the token limit. Observed: 883 tokens, 3,057 bytes -> 4.3 MB answer (~400 ms of
+    // event loop here; it grows with the schema: an application with 40x the types would block
+    // the loop for seconds).
+    const frags = ['fragment X0 on __Type { name kind description }'];
+    for (let k = 1; k <= 2; k++) frags.push(`fragment X${k} on __Type { name fields { name description args { name description type { name } } type { ...X${k - 1} ofType { ...X${k - 1} ofType { ...X${k - 1} } } } } }`);
+    const query = `{ ${Array.from({ length: 80 }, (_, i) => `a${i}: __schema { types { ...X2 } }`).join(' ')} } ${frags.join(' ')}`;
+    assert.ok(query.length < 3100);
+    const res = await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query });
+    assert.ok(res.text.length < 2 * 2 ** 20, `a ${query.length}-byte request got a ${res.text.length}-byte answer (${(res.body as Body).errors ? 'with' : 'without'} errors)`);
+    // GraphiQL's own introspection must still be served.
+    assert.equal((await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query: getIntrospectionQuery() })).body.errors, undefined);
   });
 });
 
