@@ -109,6 +109,17 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
     assert.deepEqual((await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query })).body, { data: { one: 1 } });
   });
 
+  it('a syntax error the parser meets before maxDocumentTokens stays a syntax error, however long the rest', async () => {
+    // `)` at column 7 is the error; 1,200 more tokens follow it, which the parser never reached.
+    const res = await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query: `{ one ) ${'a '.repeat(1200)}}` });
+    const errors = (res.body as Body).errors;
+    assert.equal(errors?.length, 1, JSON.stringify(res.body));
+    // Observed: DOCUMENT_TOO_LARGE ("send a smaller query"): the refusal counts every token of
+    // the text again, not the ones the parser read.
+    assert.match(errors![0]!.message, /^Syntax Error: Unexpected "\)"/);
+    assert.equal(errors![0]!.extensions, undefined);
+  });
+
   it('the document cache holds at most the ~70 MB its documentation promises, whatever distinct documents clients send', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
