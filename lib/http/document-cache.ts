@@ -28,12 +28,14 @@ export const DEFAULT_DOCUMENT_LIMITS: Readonly<DocumentLimits> = {
 
 /** Queries longer than this are parsed every time rather than cached. */
 const MAX_CACHED_QUERY_LENGTH = 64 * 1024;
+/** What an AST costs per token: a 2,000-token document is ~570 KB of heap (measured). */
+const AST_BYTES_PER_TOKEN = 290;
 /**
- * The cache holds at most this many tokens' worth of documents: an AST costs ~290 bytes per
- * token (a 2,000-token document is ~570 KB of heap, measured), so ~70 MB at most, whatever
- * distinct queries clients send (and whatever `maxDocumentTokens` allows).
+ * The cache holds at most this many bytes of documents, each counted as its AST (by tokens) plus
+ * its query text (the key: 2 bytes per UTF-16 unit), whatever distinct queries clients send (and
+ * whatever `maxDocumentTokens` allows).
  */
-const MAX_CACHED_TOKENS = 250_000;
+const MAX_CACHED_BYTES = 70 * 2 ** 20;
 
 export interface DocumentCache {
   /** The query's document; throws a GraphQLError (a syntax error, or `DOCUMENT_TOO_LARGE`). */
@@ -44,8 +46,8 @@ export interface DocumentCache {
 
 /** A cache for up to `size` distinct queries. */
 export function createDocumentCache(limits: DocumentLimits, size = 1000): DocumentCache {
-  const documents = new Map<string, { document: DocumentNode; tokens: number }>();
-  let cachedTokens = 0;
+  const documents = new Map<string, { document: DocumentNode; bytes: number }>();
+  let cachedBytes = 0;
   const validations = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, readonly GraphQLError[]>>();
 
   return {
@@ -58,13 +60,14 @@ export function createDocumentCache(limits: DocumentLimits, size = 1000): Docume
       }
       const document = parseWithin(query, limits); // an error throws and is not cached
       const tokens = (document as { tokenCount?: number }).tokenCount ?? limits.maxDocumentTokens;
-      if (query.length <= MAX_CACHED_QUERY_LENGTH && tokens <= MAX_CACHED_TOKENS) {
-        documents.set(query, { document, tokens });
-        cachedTokens += tokens;
+      const bytes = tokens * AST_BYTES_PER_TOKEN + query.length * 2;
+      if (query.length <= MAX_CACHED_QUERY_LENGTH && bytes <= MAX_CACHED_BYTES) {
+        documents.set(query, { document, bytes });
+        cachedBytes += bytes;
         for (const [oldest, entry] of documents) {
-          if (documents.size <= size && cachedTokens <= MAX_CACHED_TOKENS) break;
+          if (documents.size <= size && cachedBytes <= MAX_CACHED_BYTES) break;
           documents.delete(oldest);
-          cachedTokens -= entry.tokens;
+          cachedBytes -= entry.bytes;
         }
       }
       return document;
@@ -89,23 +92,27 @@ function parseWithin(query: string, limits: DocumentLimits): DocumentNode {
   try {
     return parse(query, { maxLexicalTokens: limits.maxDocumentTokens });
   } catch (e) {
-    // graphql-js reports the token limit as a syntax error; tell it apart by counting again
-    // (at most maxDocumentTokens + 1 tokens), not by its wording.
-    if (hasMoreTokens(query, limits.maxDocumentTokens)) {
+    // graphql-js reports the token limit as a syntax error at the token past it; tell it apart
+    // by counting the tokens up to where the error is (at most maxDocumentTokens + 1), not by its
+    // wording: a syntax error the parser met earlier stays a syntax error.
+    const at = e instanceof GraphQLError ? e.positions?.[0] : undefined;
+    if (at !== undefined && tokensUpTo(query, at, limits.maxDocumentTokens) > limits.maxDocumentTokens) {
       throw documentTooLarge(`the document has more than ${limits.maxDocumentTokens} lexical tokens (maxDocumentTokens)`, 'maxDocumentTokens', limits.maxDocumentTokens);
     }
     throw e;
   }
 }
 
-function hasMoreTokens(query: string, max: number): boolean {
+/** The tokens of `query` that start at or before `position` (counting stops past `max`). */
+function tokensUpTo(query: string, position: number, max: number): number {
   const lexer = new Lexer(new Source(query));
+  let count = 0;
   try {
-    for (let count = 0; count <= max; count++) if (lexer.advance().kind === TokenKind.EOF) return false;
-    return true;
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF && token.start <= position && count <= max; token = lexer.advance()) count++;
   } catch {
-    return false; // a lexical error before the limit: the parse error stands
+    // a lexical error before the limit: the parse error stands
   }
+  return count;
 }
 
 /** The refusal: `extensions: { code: 'DOCUMENT_TOO_LARGE', option, limit }`. */

@@ -65,16 +65,18 @@ export class CallQueue {
   }
 
   /**
-   * For a call of fields of several requests that ran out of time or memory: the request with
-   * the most fields in it (the likely cause) fails; every other request's fields run again, in a
-   * call of their own each, first in line ({@link retryFirst}), so a heavy client does not fail
-   * the light ones batched with it. Returns the fields that fail now.
+   * For a call of fields of several requests that ran out of time or memory: which request
+   * caused it cannot be told from the call (the one with most fields may be the cheap one), so
+   * every request's fields run again, in a call of their own each, first in line
+   * ({@link retryFirst}), and each request is judged by its own call: a heavy client fails its
+   * own request, never the light ones batched with it. Returns the fields that fail now: all of
+   * them for a call of one request.
    */
-  retryAllButLargest(items: Pending[]): Pending[] {
+  retryEachAlone(items: Pending[]): Pending[] {
     const groups = byRequest(items);
     if (groups.length < 2) return items;
-    this.retryFirst(groups.slice(1).map(retryJob));
-    return groups[0]!;
+    this.retryFirst(groups.map(retryJob));
+    return [];
   }
 
   /** The next call to make, if any field waits. */

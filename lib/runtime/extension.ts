@@ -8,7 +8,7 @@
  * several instances (`workers` > 1), calls run on them in parallel. Requests and answers are
  * checked against the size limits and the request's budget; answers are parsed from JSON here,
  * large ones one per event-loop turn. A call of several requests that runs out of time or
- * memory fails only the request with the most fields in it; the others run again on their own.
+ * memory runs again as one call per request, so each request is judged by its own call.
  *
  * A circuit breaker (see `breaker.ts` for what counts) guards the host from an extension that
  * keeps failing by its own fault: it then answers `EXTENSION_UNAVAILABLE` at once for a while.
@@ -229,8 +229,8 @@ export class Extension extends EventEmitter {
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
       if (failure.storage) this.#storageFault(failure.storage);
-      // Out of time or memory: only the request with the most fields fails (call-queue.ts).
-      const failed = job.retry || !isOverLimit(failure.code) ? items : this.#queue.retryAllButLargest(items);
+      // Out of time or memory with several requests in the call: each runs again alone (call-queue.ts).
+      const failed = job.retry || !isOverLimit(failure.code) ? items : this.#queue.retryEachAlone(items);
       for (const p of failed) p.reject(this.#error(failure.code, failure.message));
       if (isOverLimit(failure.code)) {
         // That request asked more than one call can do: its fields still queued are not sent.
@@ -299,5 +299,6 @@ function withAnswerBudget(p: Pending): WireRequest {
   if (!p.budget) return p.wire;
   let id = budgetIds.get(p.budget);
   if (id === undefined) budgetIds.set(p.budget, (id = nextBudgetId++));
-  return { ...p.wire, answerBudget: { id, bytesLeft: p.budget.answerBytesLeft } };
+  const { maxAnswerBytes, maxAnswerValues } = p.budget.budgets;
+  return { ...p.wire, answerBudget: { id, maxAnswerBytes, maxAnswerValues, answerBytes: p.budget.answerBytes, answerValues: p.budget.answerValues } };
 }

@@ -17,7 +17,8 @@ import { NativeGuard } from './native-guard.js';
 import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
 import { SqlResolvers } from './sql-resolvers.js';
 import { hostImports } from './host-imports.js';
-import { withinAnswerBudgets, type CallFailure, type GuestLogLine, type WireRequest, type WireResult } from './wire.js';
+import { withinAnswerBudgets } from './request-budget.js';
+import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
 
 /** SpiderMonkey's message when an allocation fails. */
 const OUT_OF_MEMORY = 'out of memory';
@@ -121,7 +122,8 @@ export class GuestInstance {
    */
   resolve(requests: WireRequest[], write: boolean): WireResult[] {
     this.#capHit = undefined;
-    const run = (): WireResult[] => this.#callResolve(requests);
+    // Budgets apply before a write commits: an answer the client is refused must not stand.
+    const run = (): WireResult[] => withinAnswerBudgets(this.#spec.name, requests, this.#callResolve(requests));
     try {
       let results: WireResult[] = [];
       if (!write) results = this.#inDatabase('read', run);
@@ -136,7 +138,7 @@ export class GuestInstance {
         }
       }
       this.#throwStorageFault();
-      return withinAnswerBudgets(this.#spec.name, requests, results);
+      return results;
     } catch (e) {
       throw this.#crashed(e);
     }
@@ -198,6 +200,10 @@ export class GuestInstance {
    * the memory limit, reported as such.
    */
   #guestErr(message: string): WireResult {
+    // An error message reaches the client like an answer: the same size limit.
+    if (message.length > this.#spec.maxResponseBytes) {
+      return { err: `the extension's error message is ${message.length} characters, above the limit of ${this.#spec.maxResponseBytes} (limits.maxResponseBytes)`, code: 'EXTENSION_RESPONSE_TOO_LARGE' };
+    }
     if (this.#capHit) return { err: `${this.#capHit.message} (the extension answered: ${message})`, code: this.#capHit.code };
     if (message === OUT_OF_MEMORY) return { err: this.#outOfMemory(), code: 'EXTENSION_MEMORY_LIMIT' };
     return { err: message, code: 'EXTENSION_ERROR' };

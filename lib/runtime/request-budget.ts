@@ -6,6 +6,8 @@
  * extension fail with `EXTENSION_REQUEST_BUDGET` without being sent.
  */
 
+import type { WireRequest, WireResult } from './wire.js';
+
 /** The runtime budgets of one request for one extension. */
 export interface RuntimeBudgets {
   /** Fields resolved (calls, counting every element of a list). */
@@ -33,11 +35,6 @@ export class RequestBudget {
     readonly extension: string,
     readonly budgets: Readonly<RuntimeBudgets>,
   ) {}
-
-  /** The answer bytes this request may still receive from the extension. */
-  get answerBytesLeft(): number {
-    return Math.max(0, this.budgets.maxAnswerBytes - this.answerBytes);
-  }
 
   /** Spends the budget: the request's later fields for this extension fail with `reason`. */
   spend(reason: string): void {
@@ -103,4 +100,28 @@ export function countJsonValues(json: Uint8Array, stopAfter = Infinity): number 
     else if (b === 0x2c || b === 0x5b || b === 0x7b) values++;
   }
   return values;
+}
+
+/**
+ * A call's results with the answers (and `err` messages) its requests' budgets do not allow
+ * replaced by the refusal (`EXTENSION_REQUEST_BUDGET`), charged in order per budget exactly as
+ * the host charges them (see {@link WireRequest.answerBudget}). What each instance applies to a
+ * call's results before they leave it; inside a Mutation's transaction, so a refused write rolls
+ * back.
+ */
+export function withinAnswerBudgets(extension: string, requests: WireRequest[], results: WireResult[]): WireResult[] {
+  let budgets: Map<number, RequestBudget> | undefined;
+  return results.map((r, i) => {
+    const limit = requests[i]!.answerBudget;
+    if (!limit) return r;
+    let budget = (budgets ??= new Map()).get(limit.id);
+    if (!budget) {
+      budget = new RequestBudget(extension, { maxResolvedFields: Infinity, maxAnswerBytes: limit.maxAnswerBytes, maxAnswerValues: limit.maxAnswerValues });
+      budget.answerBytes = limit.answerBytes;
+      budget.answerValues = limit.answerValues;
+      budgets.set(limit.id, budget);
+    }
+    const refusal = 'ok' in r ? budget.chargeAnswer(r.ok) : budget.chargeError(r.err);
+    return refusal ? { err: `${refusal}; refused before it left the extension`, code: 'EXTENSION_REQUEST_BUDGET' } : r;
+  });
 }

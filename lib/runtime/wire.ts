@@ -16,27 +16,12 @@ export interface WireRequest {
   parent?: Uint8Array;
   context: Uint8Array;
   /**
-   * The answer bytes its request may still receive from this extension (`budgets.maxAnswerBytes`
-   * less what it got), shared by the requests of one call with the same `id`: answers past it
-   * are refused where they are made (`EXTENSION_REQUEST_BUDGET`), so they never cross to the host.
+   * Its request's answer budget for this extension as the call leaves (`budgets.maxAnswerBytes`,
+   * `maxAnswerValues` and what it used so far), shared by the requests of one call with the same
+   * `id`: the instance applies it to the call's answers before they are sent (and before a
+   * Mutation commits), so answers a request may not receive never cross to the host.
    */
-  answerBudget?: { id: number; bytesLeft: number };
-}
-
-/**
- * Replaces the answers that pass their request's {@link WireRequest.answerBudget} (counted in
- * order, per budget) with a refusal. What each instance applies to a call's results.
- */
-export function withinAnswerBudgets(extension: string, requests: WireRequest[], results: WireResult[]): WireResult[] {
-  let used: Map<number, number> | undefined;
-  return results.map((r, i) => {
-    const budget = requests[i]!.answerBudget;
-    if (!budget || !('ok' in r)) return r;
-    const total = ((used ??= new Map()).get(budget.id) ?? 0) + r.ok.length;
-    used.set(budget.id, total);
-    if (total <= budget.bytesLeft) return r;
-    return { err: `the answers of extension "${extension}" to this request passed its budget of answer bytes: ${total} bytes, ${budget.bytesLeft} left (budgets.maxAnswerBytes)`, code: 'EXTENSION_REQUEST_BUDGET' };
-  });
+  answerBudget?: { id: number; maxAnswerBytes: number; maxAnswerValues: number; answerBytes: number; answerValues: number };
 }
 
 /** One answer: the extension's JSON bytes, or why there is none. */

@@ -127,7 +127,8 @@ function staticCounts(plan: SchemaPlan, schema: GraphQLSchema, document: Documen
     const counter = new StaticCounter(plan, schema, fragments);
     addInto(counts, counter.count(operation.selectionSet, root));
   }
-  byName.set(operationName, counts);
+  // Kept only for an operation the document has: the name is the client's to choose.
+  if (operation) byName.set(operationName, counts);
   return counts;
 }
 
