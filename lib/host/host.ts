@@ -224,14 +224,14 @@ export class ExtensionHost extends EventEmitter {
       if (this.#closed) return undefined; // aborted by close(): not the extension's failure
       const error = e instanceof Error ? e : new Error(messageOf(e));
       this.#failed(entry, undefined, error);
-      this.#retryIfLocked(entry, file, e);
+      this.#retryIfLocked(entry, file, version, e);
       return undefined;
     }
   }
 
   /** A version refused for a locked database is tried again later ({@link lockedRetryDelayMs}). */
-  #retryIfLocked(entry: Entry, file: string, e: unknown): void {
-    const delayMs = lockedRetryDelayMs(entry, e);
+  #retryIfLocked(entry: Entry, file: string, version: string, e: unknown): void {
+    const delayMs = lockedRetryDelayMs(entry, version, e);
     if (delayMs === undefined) return;
     this.#options.logger.warn({ extension: entry.name }, `extension ${entry.name}: its database is locked; trying again in ${delayMs / 1000} s`);
     setTimeout(() => this.#apply(() => this.#fileChanged(file), `loading ${file} again`), delayMs).unref();
@@ -267,7 +267,7 @@ export class ExtensionHost extends EventEmitter {
     for (const ext of change.started) {
       const entry = this.#entries.get(ext.name)!;
       const previous = entry.active?.ext;
-      Object.assign(entry, { active: { ext, loadedAt: new Date() }, state: 'ready', version: ext.version, error: undefined, uses: undefined, lockedRetries: 0 });
+      Object.assign(entry, { active: { ext, loadedAt: new Date() }, state: 'ready', version: ext.version, error: undefined, uses: undefined, lockedRetries: undefined });
       this.#event(previous ? 'reloaded' : 'loaded', { name: ext.name, version: ext.version });
     }
     for (const name of removed) {

@@ -15,11 +15,12 @@ export const LOCKED_RETRIES = 5;
  * left: the delay before the next try, in ms, counted on `entry` (whose version is forgotten, so
  * the same bytes are not "refused already"). Otherwise undefined.
  */
-export function lockedRetryDelayMs(entry: Entry, e: unknown): number | undefined {
+export function lockedRetryDelayMs(entry: Entry, version: string, e: unknown): number | undefined {
   const locked = e instanceof ExtensionLoadError && e.cause instanceof StartError && e.cause.failure.storage?.kind === 'busy';
-  const tries = entry.lockedRetries ?? 0;
+  // Counted per version: a new version of the file gets its own tries.
+  const tries = entry.lockedRetries?.version === version ? entry.lockedRetries.tries : 0;
   if (!locked || tries >= LOCKED_RETRIES) return undefined;
-  entry.lockedRetries = tries + 1;
+  entry.lockedRetries = { version, tries: tries + 1 };
   entry.version = undefined;
   return 1000 * 2 ** tries;
 }

@@ -46,8 +46,8 @@ export interface Entry {
    * missing).
    */
   uses?: ReadonlySet<string>;
-  /** How many times in a row its latest version was tried again because its database was locked. */
-  lockedRetries?: number;
+  /** How many times a version was tried again because its database was locked (see locked-retry.ts). */
+  lockedRetries?: { version: string; tries: number };
 }
 
 /** `entry` as `host.status()` reports it. */
