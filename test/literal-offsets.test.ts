@@ -19,7 +19,7 @@ function spellings(char: string, template: boolean): string[] {
   if (char === '\n') out.push('\\n', ...(template ? ['\n', '\r\n', '\r'] : []));
   else if (char === quote || char === '\\') out.push(`\\${char}`);
   else if (char === '$' && template) out.push('\\$');
-  else if (char !== '\r' && char !== '\u2028' && char !== '\u2029' && (template || char !== '\n')) out.push(char, `\\${char}`.replace(/^\\([0-9xu])/, '$1'));
+  else if (char !== '\r' && char !== '\u2028' && char !== '\u2029' && (template || char !== '\n')) out.push(char, `\\${char}`.replace(/^\\([0-9xubfnrtv])/, '$1'));
   return out.filter((s) => s !== '\\\r' && s !== '\\\n' && !/^\\[1-9]/.test(s) && !/^\\0$/.test(s));
 }
 
