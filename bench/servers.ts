@@ -117,7 +117,7 @@ export interface CpuSample {
 export async function startServer(
   variant: Variant,
   args: string[],
-): Promise<{ url: string; cpu(): Promise<CpuSample>; profile(action: 'start' | 'stop', file: string): Promise<void>; close(): Promise<void> }> {
+): Promise<{ url: string; pid: number; cpu(): Promise<CpuSample>; profile(action: 'start' | 'stop', file: string): Promise<void>; close(): Promise<void> }> {
   // Profiled: every thread for its whole life (--cpu-prof, worker threads included), plus the
   // main thread during the measured rounds only (see `profile`).
   const execArgv = settings.cpuProf === variant ? ['--cpu-prof', '--cpu-prof-dir', join(WORK, 'prof')] : [];
@@ -145,6 +145,7 @@ export async function startServer(
   const url = String((await next('ready'))['url']);
   return {
     url,
+    pid: child.pid!,
     profile: async (action: 'start' | 'stop', file: string) => {
       const reply = next(action === 'start' ? 'profile-started' : 'profile-stopped');
       child.send({ type: `profile-${action}`, file });

@@ -10,7 +10,7 @@ import express from 'express';
 import { buildClientSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from 'graphql';
 import request from 'supertest';
 import { forgeExtensions, type ForgeOptions } from '../lib/index.js';
-import type { Extension } from '../lib/runtime/extension.js';
+import { MAX_CALL_FIELDS, type Extension } from '../lib/runtime/extension.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import type { Isolation } from '../lib/runtime/wire.js';
 import { extensionsDir, TEST_CACHE_DIR, tempDir } from './helpers.js';
@@ -122,12 +122,33 @@ describe('SQL resolvers', () => {
         before = served.probe().stats.calls;
         const { data, errors } = await gql(served.app, '{ users { id notes { id tags } noteCount } }');
         assert.equal(errors, undefined, JSON.stringify(errors));
-        assert.equal(served.probe().stats.calls - before, 2, '80 fields: two calls of at most 64 (MAX_BATCH_FIELDS)');
+        assert.equal(served.probe().stats.calls - before, 1, '80 fields but two statements: one call (MAX_BATCH_FIELDS counts statements)');
         const byId = new Map((data!['users'] as Array<{ id: string; notes: Array<{ id: string }>; noteCount: number | null }>).map((u) => [u.id, u]));
         assert.deepEqual(byId.get('2')!.notes.map((n) => n.id), ['1', '21', '41']);
         assert.equal(byId.get('2')!.noteCount, 3);
         assert.deepEqual(byId.get('40')!.notes, [], 'a parent without rows gets an empty list');
         assert.equal(byId.get('40')!.noteCount, null, '... and a scalar null');
+      });
+
+      it(`shares one call among the fields of one statement, up to ${MAX_CALL_FIELDS} fields a call`, async () => {
+        // 4 x 40 parents of one keyed field with the same arguments: one statement, 160 fields.
+        const four = `{ ${[1, 2, 3, 4].map((i) => `u${i}: users { notes { id } }`).join(' ')} }`;
+        let before = served.probe().stats.calls;
+        const shared = await gql(served.app, four);
+        assert.equal(shared.errors, undefined, JSON.stringify(shared.errors));
+        assert.deepEqual(shared.data!['u4'], shared.data!['u1']);
+        assert.equal(served.probe().stats.calls - before, 1, '160 fields of one statement: one call');
+        // 7 x 40 = 280 fields: more than one call may carry.
+        before = served.probe().stats.calls;
+        const seven = await gql(served.app, `{ ${[1, 2, 3, 4, 5, 6, 7].map((i) => `u${i}: users { notes { id } }`).join(' ')} }`);
+        assert.equal(seven.errors, undefined, JSON.stringify(seven.errors));
+        assert.equal(served.probe().stats.calls - before, Math.ceil(280 / MAX_CALL_FIELDS), `at most ${MAX_CALL_FIELDS} fields a call`);
+        // Different arguments are different statements: each takes a unit (64 to a call).
+        before = served.probe().stats.calls;
+        const notes = await Promise.all(Array.from({ length: 70 }, (_, i) => served.probe().resolveField({ typeName: 'Query', fieldName: 'note', arguments: { id: i + 1 } })));
+        assert.equal(served.probe().stats.calls - before, 2, '70 statements: two calls of at most 64 (MAX_BATCH_FIELDS)');
+        assert.equal((notes[49] as { text: string }).text, 'note 50');
+        assert.equal(notes[69], null, 'there are 50 notes');
       });
 
       it('runs a Mutation field in its own transaction; a failing statement writes nothing and fails only its field', async () => {

@@ -8,11 +8,19 @@ import type { RequestBudget } from './request-budget.js';
 import type { WireRequest } from './wire.js';
 
 /**
- * Most fields one `resolve-batch` carries; more wait for the next call. Small enough that one
- * call's work (and its answers, held in guest memory together) stays modest, large enough that
- * a page of 50 items' nested fields is still one call.
+ * Most units of work one call carries; more wait for the next call. A unit is a field the guest
+ * resolves, or one statement of SQL resolvers: the fields of a call that share a statement (a
+ * keyed field's parents, a root field asked again with the same arguments; see
+ * {@link Pending.statement}) count once. Small enough that one call's work (and its answers,
+ * held in guest memory together) stays modest, large enough that a page of 50 items' nested
+ * fields is still one call.
  */
 export const MAX_BATCH_FIELDS = 64;
+/**
+ * Most fields one call carries, whatever they share: bounds the keys one statement gets and the
+ * answers one call holds (a page of 500 items' keyed field is 2 calls).
+ */
+export const MAX_CALL_FIELDS = 256;
 /** Most request bytes (arguments + parents + contexts) one call carries (a larger single field goes alone). */
 export const MAX_BATCH_REQUEST_BYTES = 1024 * 1024;
 
@@ -21,6 +29,12 @@ export interface Pending {
   wire: WireRequest;
   /** The request's bytes (arguments + parent + context). */
   bytes: number;
+  /**
+   * For a SQL resolver's field: the statement it runs (see `statementKey` in sql-fields.ts);
+   * fields with the same key in one call share one statement, so they take one unit of
+   * {@link MAX_BATCH_FIELDS} together. Undefined for a field the guest resolves.
+   */
+  statement?: string;
   budget: RequestBudget | undefined;
   resolve: (value: unknown) => void;
   reject: (error: ExtensionCallError) => void;
@@ -38,7 +52,8 @@ export interface Job {
 /**
  * The fields waiting for a call, one lane per request (fields without a budget share one), each
  * write a lane of its own. A call is formed when an instance is free, taking fields from the
- * lanes in turn, one each, up to {@link MAX_BATCH_FIELDS} and {@link MAX_BATCH_REQUEST_BYTES}; the
+ * lanes in turn, one each, up to {@link MAX_BATCH_FIELDS} units of work, {@link MAX_CALL_FIELDS}
+ * fields and {@link MAX_BATCH_REQUEST_BYTES}; the
  * lanes served go to the back. So a request that queues thousands of fields (aliases under a
  * long list) shares the extension with the requests that arrive after it instead of making them
  * wait for all of its calls. Retries (see `retryJob`) go first, as they are.
@@ -92,16 +107,22 @@ export class CallQueue {
     }
     const job: Job = { write: false, items: [], bytes: 0 };
     const served = new Set<unknown>();
+    const statements = new Set<string>();
+    let units = 0;
     let progress = true;
-    while (progress && job.items.length < MAX_BATCH_FIELDS) {
+    while (progress && job.items.length < MAX_CALL_FIELDS) {
       progress = false;
       for (const [key, lane] of this.#lanes) {
-        if (lane.write || job.items.length >= MAX_BATCH_FIELDS) continue;
+        if (lane.write || job.items.length >= MAX_CALL_FIELDS) continue;
         const p = lane.items[0]!;
+        const shared = p.statement !== undefined && statements.has(p.statement);
+        if (!shared && units >= MAX_BATCH_FIELDS) continue;
         if (job.items.length > 0 && job.bytes + p.bytes > MAX_BATCH_REQUEST_BYTES) continue;
         lane.items.shift();
         job.items.push(p);
         job.bytes += p.bytes;
+        if (!shared) units++;
+        if (p.statement !== undefined) statements.add(p.statement);
         served.add(key);
         progress = true;
         if (lane.items.length === 0) this.#lanes.delete(key);

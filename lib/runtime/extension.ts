@@ -23,11 +23,11 @@ import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
 import type { RequestBudget } from './request-budget.js';
-import type { SqlField } from './sql-fields.js';
+import { statementKey, type SqlField } from './sql-fields.js';
 import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
-export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES } from './call-queue.js';
+export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES, MAX_CALL_FIELDS } from './call-queue.js';
 
 /** One field for an extension to resolve. */
 export interface FieldRequest {
@@ -180,7 +180,8 @@ export class Extension extends EventEmitter {
     let pending: Pending;
     try {
       const { wire, bytes } = this.#encoder.encode(request);
-      pending = { wire, bytes, budget: request.budget, resolve, reject };
+      const statement = this.sqlFields.has(`${wire.typeName}.${wire.fieldName}`) ? statementKey(wire) : undefined;
+      pending = { wire, bytes, budget: request.budget, resolve, reject, ...(statement === undefined ? {} : { statement }) };
     } catch (e) {
       return reject(e as ExtensionCallError);
     }

@@ -18,6 +18,9 @@ export type InstanceRequest =
 
 /** Messages the instance sends. */
 export type InstanceReply =
+  /** `resolve`: the call's results, one per request. */
+  | { id: number; results: WireResult[] }
+  /** `start` (the SDL), `close`. */
   | { id: number; ok: unknown }
   | { id: number; failure: InstanceCallError['failure']; step?: string }
   /** `start`: the host's share (spawn, compile, open the database) is done; guest code runs from here. */
@@ -60,7 +63,7 @@ export function serveInstance(
       } else {
         if (!instance) throw new InstanceCallError({ code: 'EXTENSION_UNAVAILABLE', message: 'the extension is not started' });
         const results = instance.resolve(msg.requests, msg.write);
-        channel.send({ id: msg.id, ok: results }, transferable(results));
+        channel.send({ id: msg.id, results }, transferable(results));
       }
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String((e as Error)?.message ?? e) };

@@ -143,7 +143,8 @@ export class RemoteBackend implements Backend {
         if (this.#runner !== runner || !call || call.id !== msg.id) return;
         if ('guestRuns' in msg) return call.guestRuns?.();
         this.#settle();
-        if ('ok' in msg) call.resolve(msg.ok);
+        if ('results' in msg) call.resolve(msg.results);
+        else if ('ok' in msg) call.resolve(msg.ok);
         else {
           const error = new InstanceCallError(msg.failure);
           call.reject(msg.step ? new StartError(msg.step as StartError['step'], error) : error);

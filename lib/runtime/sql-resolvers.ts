@@ -16,7 +16,7 @@ import type { ExtensionDatabase } from '../data/database.js';
 import { jsonBytes, parseParams, RowsTooLargeError } from '../data/json-values.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
-import { SqlFieldError, type SqlField } from './sql-fields.js';
+import { SqlFieldError, statementKey, type SqlField } from './sql-fields.js';
 import type { WireRequest, WireResult } from './wire.js';
 
 /** Runs native database work (marked for worker isolation; see native-guard.ts). */
@@ -113,7 +113,7 @@ export class SqlResolvers {
     for (const i of indices) {
       const request = requests[i]!;
       const field = this.fieldOf(request)!;
-      const id = `${field.typeName}.${field.fieldName}\n${decoder.decode(request.arguments)}`;
+      const id = statementKey(request);
       const group = groups.get(id);
       if (group) group.members.push(i);
       else groups.set(id, { field, args: request.arguments, members: [i] });
