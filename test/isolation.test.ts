@@ -128,6 +128,12 @@ describe(`isolation and limits (${isolation})`, function () {
     const big = await query('{ huge modest }');
     assert.equal(big.errors?.[0]?.extensions?.code, 'EXTENSION_RESPONSE_TOO_LARGE');
     assert.equal((big.data?.['modest'] as string).length, 1024);
+    // Answers cross a process's channel as text: bytes that are not UTF-8 fail their own field.
+    const notUtf8 = await query('{ notUtf8 modest }');
+    assert.equal(notUtf8.errors?.length, 1);
+    assert.equal(notUtf8.errors?.[0]?.extensions?.code, 'EXTENSION_BAD_RESPONSE');
+    assert.match(notUtf8.errors![0]!.message, /the answer is not valid UTF-8 JSON/);
+    assert.equal((notUtf8.data?.['modest'] as string).length, 1024);
     const res = await request(app!.handler)
       .post('/graphql')
       .send({ query: 'query($t: String!) { fail(message: $t) hello }', variables: { t: 'x'.repeat(2 * 2 ** 20) } })

@@ -190,6 +190,14 @@ for (const isolation of ['inline', 'worker'] as Isolation[]) {
       assert.equal(((await big.resolveField({ typeName: 'Query', fieldName: 'modest' })) as string).length, 1024);
     });
 
+    it('refuses an answer that is not UTF-8 (EXTENSION_BAD_RESPONSE) and keeps serving', async () => {
+      const big = await load('big');
+      const e = await rejection(big.resolveField({ typeName: 'Query', fieldName: 'notUtf8' }));
+      assert.equal(e.code, 'EXTENSION_BAD_RESPONSE');
+      assert.match(e.message, /the answer is not valid UTF-8 JSON/);
+      assert.equal(((await big.resolveField({ typeName: 'Query', fieldName: 'modest' })) as string).length, 1024);
+    });
+
     it('gives a guest no environment, no directory, no socket, and nothing through a forged handle', async () => {
       const escape = await load('escape');
       const ask = (fieldName: string) => escape.resolveField({ typeName: 'Query', fieldName });

@@ -34,12 +34,15 @@ export type BoundParams = Bindable[] | Record<string, Bindable>;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses the `params` bytes of a `query`/`execute` call. Throws an `Error` saying what is wrong. */
-export function parseParams(json: Uint8Array): BoundParams {
+/**
+ * Parses the `params` of a `query`/`execute` call (UTF-8 bytes from a guest) or of a SQL
+ * resolver (its arguments' JSON text). Throws an `Error` saying what is wrong.
+ */
+export function parseParams(json: Uint8Array | string): BoundParams {
   if (json.length === 0) return [];
   let value: unknown;
   try {
-    const text = decoder.decode(json);
+    const text = typeof json === 'string' ? json : decoder.decode(json);
     // Only a number of 16 or more digits can lose digits in a JS number: then (rarely) parse
     // keeping each number's text (lossless-json), else the fast built-in parser.
     value = MAY_LOSE_DIGITS.test(text) ? parseLossless(text) : JSON.parse(text);

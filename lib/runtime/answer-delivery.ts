@@ -5,7 +5,8 @@
  */
 import type { Pending } from './call-queue.js';
 import type { ExtensionCallError, ExtensionErrorCode } from './errors.js';
-import type { WireResult } from './wire.js';
+import { notUtf8Json } from './process-channel.js';
+import type { JsonText, WireResult } from './wire.js';
 
 /** Answers larger than this are parsed one per event-loop turn, so one call's answers never block it together. */
 export const LARGE_ANSWER_BYTES = 64 * 1024;
@@ -24,7 +25,7 @@ export interface FieldErrors {
  * resolve with their parsed JSON (a turn later at the earliest; see {@link deliverAnswers}).
  */
 export function settleResults(items: Pending[], results: WireResult[], errors: FieldErrors): void {
-  const answered: Array<[Pending, Uint8Array]> = [];
+  const answered: Array<[Pending, JsonText]> = [];
   items.forEach((p, i) => {
     const r = results[i]!;
     // Refused by the instance, before it was sent (see withinAnswerBudgets): the request is spent.
@@ -32,7 +33,7 @@ export function settleResults(items: Pending[], results: WireResult[], errors: F
       p.budget.spend(r.err);
       return p.reject(errors.refuse(r.err));
     }
-    const refusal = 'err' in r ? p.budget?.chargeError(r.err) : p.budget?.chargeAnswer(r.ok);
+    const refusal = 'err' in r ? p.budget?.chargeError(r.err) : p.budget?.chargeAnswer(r.ok, r.values);
     if (refusal) return p.reject(errors.refuse(refusal));
     if ('err' in r) return p.reject(errors.error(r.code, r.err));
     answered.push([p, r.ok]);
@@ -44,15 +45,15 @@ export function settleResults(items: Pending[], results: WireResult[], errors: F
  * Parses and settles each answer; each one larger than {@link LARGE_ANSWER_BYTES} gets an
  * event-loop turn of its own. An answer that is not UTF-8 JSON fails with `EXTENSION_BAD_RESPONSE`.
  */
-export async function deliverAnswers(answered: Array<[Pending, Uint8Array]>, errors: FieldErrors): Promise<void> {
+export async function deliverAnswers(answered: Array<[Pending, JsonText]>, errors: FieldErrors): Promise<void> {
   for (const [p, answer] of answered) {
     // GraphQL completes the previous field's value in the microtasks before this turn.
     if (answer.length > LARGE_ANSWER_BYTES) await new Promise((next) => setImmediate(next));
     let value: unknown;
     try {
-      value = JSON.parse(decoder.decode(answer));
+      value = JSON.parse(typeof answer === 'string' ? answer : decoder.decode(answer));
     } catch (e) {
-      p.reject(errors.error('EXTENSION_BAD_RESPONSE', `the answer is not valid UTF-8 JSON: ${(e as Error).message}`));
+      p.reject(errors.error('EXTENSION_BAD_RESPONSE', notUtf8Json((e as Error).message)));
       continue;
     }
     p.resolve(value);

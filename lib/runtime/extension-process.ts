@@ -13,7 +13,7 @@ import type { BackendSpec } from './backend.js';
 import { serveInstance, type InstanceReply, type InstanceRequest } from './instance-server.js';
 import { limitMemory } from './memory-limit.js';
 import { NativeGuard } from './native-guard.js';
-import { packReply, unpackRequest } from './wire-pack.js';
+import { textReply } from './process-channel.js';
 import { WATCHDOG_RESOURCE_LIMITS } from './wire.js';
 
 /** {@link BackendSpec} as it crosses the IPC channel: compiled modules cannot, their verified bytes can. */
@@ -34,8 +34,8 @@ let processMemoryMb: number | undefined;
 
 serveInstance(
   {
-    send: (reply: InstanceReply) => void process.send?.(packReply(explainFailure(reply))),
-    onMessage: (handler) => process.on('message', (msg) => handler(unpackRequest(msg as Parameters<typeof unpackRequest>[0]))),
+    send: (reply: InstanceReply) => void process.send?.(textReply(explainFailure(reply))),
+    onMessage: (handler) => process.on('message', (msg) => handler(msg as InstanceRequest)),
   },
   (msg) => compileSpec(msg.spec as ProcessSpec),
   new NativeGuard(),

@@ -1,8 +1,7 @@
 /**
- * Encodes a field request for the wire (JSON as UTF-8 bytes) and checks it against
- * `limits.maxRequestBytes`.
+ * Encodes a field request for the wire (its values as JSON text) and checks its UTF-8 size
+ * against `limits.maxRequestBytes`.
  */
-import { jsonBytes } from '../data/json-values.js';
 import { ExtensionCallError } from './errors.js';
 import type { Limits, WireRequest } from './wire.js';
 
@@ -19,7 +18,7 @@ interface EncodedFields {
 
 export class FieldEncoder {
   /** One request's context serves all its fields: encoded once. */
-  readonly #contexts = new WeakMap<object, Uint8Array>();
+  readonly #contexts = new WeakMap<object, { text: string; bytes: number }>();
 
   constructor(
     private readonly extension: string,
@@ -31,16 +30,16 @@ export class FieldEncoder {
    * TypeError for values that are not JSON, an `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
    */
   encode(request: EncodedFields): { wire: WireRequest; bytes: number } {
-    let parent: Uint8Array | undefined;
-    let args: Uint8Array;
+    let parent: string | undefined;
+    let args: string;
     try {
-      args = jsonBytes(request.arguments ?? {});
-      parent = request.parent === undefined ? undefined : jsonBytes(request.parent);
+      args = jsonText(request.arguments ?? EMPTY);
+      parent = request.parent === undefined ? undefined : jsonText(request.parent);
     } catch (e) {
       throw new TypeError(`${request.typeName}.${request.fieldName}: the parent or arguments are not JSON-serialisable: ${(e as Error).message}`);
     }
-    const context = this.#contextBytes(request.context ?? EMPTY);
-    const size = args.length + (parent?.length ?? 0) + context.length;
+    const context = this.#contextText(request.context ?? EMPTY);
+    const size = Buffer.byteLength(args) + (parent === undefined ? 0 : Buffer.byteLength(parent)) + context.bytes;
     if (size > this.limits.maxRequestBytes) {
       throw new ExtensionCallError(
         'EXTENSION_REQUEST_TOO_LARGE',
@@ -48,16 +47,24 @@ export class FieldEncoder {
         `the request for ${request.typeName}.${request.fieldName} is ${size} bytes, above the limit of ${this.limits.maxRequestBytes} (limits.maxRequestBytes)`,
       );
     }
-    const wire = { typeName: request.typeName, fieldName: request.fieldName, arguments: args, context, ...(parent ? { parent } : {}) };
+    const wire = { typeName: request.typeName, fieldName: request.fieldName, arguments: args, context: context.text, ...(parent === undefined ? {} : { parent }) };
     return { wire, bytes: size };
   }
 
-  #contextBytes(context: object): Uint8Array {
-    let bytes = this.#contexts.get(context);
-    if (!bytes) {
-      bytes = jsonBytes(context);
-      this.#contexts.set(context, bytes);
+  #contextText(context: object): { text: string; bytes: number } {
+    let encoded = this.#contexts.get(context);
+    if (!encoded) {
+      const text = jsonText(context);
+      encoded = { text, bytes: Buffer.byteLength(text) };
+      this.#contexts.set(context, encoded);
     }
-    return bytes;
+    return encoded;
   }
+}
+
+/** `JSON.stringify`, for a value that must have a JSON text (undefined, a function, a symbol do not: TypeError). */
+function jsonText(value: unknown): string {
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) throw new TypeError(`${typeof value} is not JSON`);
+  return text;
 }

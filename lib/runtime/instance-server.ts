@@ -77,7 +77,7 @@ export function serveInstance(
 function transferable(results: WireResult[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const r of results) {
-    if ('ok' in r && r.ok.buffer instanceof ArrayBuffer && r.ok.byteOffset === 0 && r.ok.byteLength === r.ok.buffer.byteLength) {
+    if ('ok' in r && r.ok instanceof Uint8Array && r.ok.buffer instanceof ArrayBuffer && r.ok.byteOffset === 0 && r.ok.byteLength === r.ok.buffer.byteLength) {
       buffers.add(r.ok.buffer);
     }
   }

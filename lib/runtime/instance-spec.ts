@@ -4,13 +4,35 @@
  */
 import type { WireRequest } from './wire.js';
 
+/** The contract's `field-request`: its JSON values as UTF-8 bytes (`type json = list<u8>`). */
+export interface GuestFieldRequest {
+  typeName: string;
+  fieldName: string;
+  arguments: Uint8Array;
+  parent: Uint8Array | undefined;
+  context: Uint8Array;
+}
+
+/** A call's {@link WireRequest}s as the guest takes them; a text several share (a request's context) is encoded once. */
+export function guestRequests(requests: WireRequest[]): GuestFieldRequest[] {
+  const encoded = new Map<string, Uint8Array>();
+  const bytes = (text: string): Uint8Array => {
+    let b = encoded.get(text);
+    if (!b) encoded.set(text, (b = encoder.encode(text)));
+    return b;
+  };
+  return requests.map((r) => ({ typeName: r.typeName, fieldName: r.fieldName, arguments: bytes(r.arguments), parent: r.parent === undefined ? undefined : bytes(r.parent), context: bytes(r.context) }));
+}
+
+const encoder = new TextEncoder();
+
 /** The glue's exports, as jco generates them for the contract's world. */
 export interface GuestExports {
   init(config: { name: string; dbPath: string; config: Uint8Array | undefined }): void;
   getSchema(): string;
   migrate(dbPath: string): void;
-  resolveField(request: WireRequest): Uint8Array;
-  resolveBatch(requests: WireRequest[]): Array<{ tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string }>;
+  resolveField(request: GuestFieldRequest): Uint8Array;
+  resolveBatch(requests: GuestFieldRequest[]): Array<{ tag: 'ok'; val: Uint8Array } | { tag: 'err'; val: string }>;
 }
 
 /** The glue's `instantiate` (jco's `instantiation` mode). */

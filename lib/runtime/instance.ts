@@ -12,7 +12,7 @@ import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { createGuestLog } from './guest-log.js';
 import { InstanceCallError, storageFailure } from './instance-call-error.js';
-import { isGuestErr, type GuestExports, type InstanceSpec, type Instantiate } from './instance-spec.js';
+import { guestRequests, isGuestErr, type GuestExports, type InstanceSpec, type Instantiate } from './instance-spec.js';
 import { NativeGuard } from './native-guard.js';
 import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
 import { SqlResolvers } from './sql-resolvers.js';
@@ -166,7 +166,7 @@ export class GuestInstance {
     sql.resolve(this.#db, (fn) => this.#guard.native(fn), requests, sqlIndices, results, 2 * this.#spec.maxResponseBytes);
     for (const i of sqlIndices) {
       const r = results[i]!;
-      if ('ok' in r) results[i] = this.#checkSize(r.ok);
+      if ('ok' in r) results[i] = this.#checkSize(r.ok as Uint8Array);
     }
     if (guestIndices!.length > 0) {
       const answers = this.#callGuest(this.#ensureInstance(), guestIndices!.map((i) => requests[i]!));
@@ -175,7 +175,8 @@ export class GuestInstance {
     return results;
   }
 
-  #callGuest(guest: GuestExports, requests: WireRequest[]): WireResult[] {
+  #callGuest(guest: GuestExports, wire: WireRequest[]): WireResult[] {
+    const requests = guestRequests(wire);
     if (requests.length === 1) {
       try {
         return [this.#checkSize(guest.resolveField(requests[0]!))];

@@ -17,7 +17,6 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, BackendSpec } from './backend.js';
 import type { ProcessSpec } from './extension-process.js';
 import { RemoteBackend, type Runner, type RunnerEvents } from './remote-backend.js';
-import { packRequest, unpackReply } from './wire-pack.js';
 import { WATCHDOG_RESOURCE_LIMITS, type CallFailure, type GuestLogLine } from './wire.js';
 
 /** The JavaScript heap of an extension process, as a worker's `maxOldGenerationSizeMb`. */
@@ -101,7 +100,7 @@ function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: Runner
   child.once('exit', (code, signal) => end(() => exitFailure(code, signal, stderr, processMemoryMb)));
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-STDERR_TAIL)));
-  child.on('message', (msg) => events.message(unpackReply(msg as Parameters<typeof unpackReply>[0])));
+  child.on('message', (msg) => events.message(msg as Parameters<RunnerEvents['message']>[0]));
 
   const kill = (): Promise<void> => {
     killed = true;
@@ -114,7 +113,7 @@ function spawnProcess(spec: ProcessSpec, processMemoryMb: number, events: Runner
   return {
     post: (msg) => {
       // The first message is always `start`: the spec travels with it.
-      send(first ? { ...msg, spec } : packRequest(msg));
+      send(first ? { ...msg, spec } : msg);
       first = false;
     },
     kill,

@@ -6,7 +6,7 @@
  * extension fail with `EXTENSION_REQUEST_BUDGET` without being sent.
  */
 
-import type { WireRequest, WireResult } from './wire.js';
+import type { JsonText, WireRequest, WireResult } from './wire.js';
 
 /** The runtime budgets of one request for one extension. */
 export interface RuntimeBudgets {
@@ -61,12 +61,15 @@ export class RequestBudget {
     return this.#chargeBytes(Buffer.byteLength(message));
   }
 
-  /** Charges one answer (JSON bytes, not yet parsed); returns the refusal message if it does not fit. */
-  chargeAnswer(answer: Uint8Array): string | undefined {
+  /**
+   * Charges one answer (its JSON, not yet parsed: bytes counted as UTF-8); `values`, its JSON
+   * values when the instance counted them already. Returns the refusal message if it does not fit.
+   */
+  chargeAnswer(answer: JsonText, values?: number): string | undefined {
     if (this.spent) return this.spent;
-    if (this.#chargeBytes(answer.length)) return this.spent;
+    if (this.#chargeBytes(typeof answer === 'string' ? Buffer.byteLength(answer) : answer.length)) return this.spent;
     // The scan stops once over budget: a huge answer costs only the part the budget allows.
-    this.answerValues += countJsonValues(answer, this.budgets.maxAnswerValues - this.answerValues);
+    this.answerValues += values ?? countJsonValues(answer, this.budgets.maxAnswerValues - this.answerValues);
     if (this.answerValues > this.budgets.maxAnswerValues) {
       this.spent = `the answers of extension "${this.extension}" to this request reached ${this.answerValues} JSON values, above the budget of ${this.budgets.maxAnswerValues} (budgets.maxAnswerValues)`;
     }
@@ -88,11 +91,13 @@ export class RequestBudget {
  * (an empty list or object counts one more than it holds), and a few ns per byte. Stops
  * counting once the count exceeds `stopAfter`.
  */
-export function countJsonValues(json: Uint8Array, stopAfter = Infinity): number {
+export function countJsonValues(json: JsonText, stopAfter = Infinity): number {
   let values = 1;
   let inString = false;
+  const text = typeof json === 'string';
   for (let i = 0; i < json.length && values <= stopAfter; i++) {
-    const b = json[i]!;
+    // A string's UTF-16 units and UTF-8 bytes agree on every ASCII character, the only ones counted.
+    const b = text ? (json as string).charCodeAt(i) : (json as Uint8Array)[i]!;
     if (inString) {
       if (b === 0x5c) i++; // a backslash escapes the next byte
       else if (b === 0x22) inString = false;
@@ -121,7 +126,13 @@ export function withinAnswerBudgets(extension: string, requests: WireRequest[], 
       budget.answerValues = limit.answerValues;
       budgets.set(limit.id, budget);
     }
-    const refusal = 'ok' in r ? budget.chargeAnswer(r.ok) : budget.chargeError(r.err);
-    return refusal ? { err: `${refusal}; refused before it left the extension`, code: 'EXTENSION_REQUEST_BUDGET' } : r;
+    if ('err' in r) {
+      const refusal = budget.chargeError(r.err);
+      return refusal ? { err: `${refusal}; refused before it left the extension`, code: 'EXTENSION_REQUEST_BUDGET' } : r;
+    }
+    const before = budget.answerValues;
+    const refusal = budget.chargeAnswer(r.ok);
+    // Counted here, so the host charges the same number without counting again.
+    return refusal ? { err: `${refusal}; refused before it left the extension`, code: 'EXTENSION_REQUEST_BUDGET' } : { ...r, values: budget.answerValues - before };
   });
 }

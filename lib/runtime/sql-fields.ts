@@ -14,15 +14,13 @@
  */
 import { Kind, parse, visit, type ASTNode, type ConstDirectiveNode, type DocumentNode, type FieldDefinitionNode, type TypeNode } from 'graphql';
 
-const decoder = new TextDecoder();
-
 /**
  * Which statement a SQL resolver's field runs: fields of one call with the same key share one
  * statement (a keyed field's parents: one statement with all their keys; a field asked again
  * with the same arguments: its rows again). Its `Type.field` and its arguments' JSON text.
  */
-export function statementKey(request: { typeName: string; fieldName: string; arguments: Uint8Array }): string {
-  return `${request.typeName}.${request.fieldName}\n${decoder.decode(request.arguments)}`;
+export function statementKey(request: { typeName: string; fieldName: string; arguments: string }): string {
+  return `${request.typeName}.${request.fieldName}\n${request.arguments}`;
 }
 
 /** The directive's name, as an SDL writes it (`@sql`). */

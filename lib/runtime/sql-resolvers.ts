@@ -22,8 +22,6 @@ import type { WireRequest, WireResult } from './wire.js';
 /** Runs native database work (marked for worker isolation; see native-guard.ts). */
 type Native = <T>(fn: () => T) => T;
 
-const decoder = new TextDecoder();
-
 export class SqlResolvers {
   readonly #fields: ReadonlyMap<string, SqlField>;
   /** The column each scalar field takes, by `Type.field` (see {@link valueColumn}). */
@@ -109,7 +107,7 @@ export class SqlResolvers {
    */
   resolve(db: ExtensionDatabase, native: Native, requests: WireRequest[], indices: number[], results: WireResult[], maxCallBytes: number): void {
     // One group per field and arguments: one statement each.
-    const groups = new Map<string, { field: SqlField; args: Uint8Array; members: number[] }>();
+    const groups = new Map<string, { field: SqlField; args: string; members: number[] }>();
     for (const i of indices) {
       const request = requests[i]!;
       const field = this.fieldOf(request)!;
@@ -139,13 +137,13 @@ export class SqlResolvers {
   }
 
   /** One statement for every parent of the group; rows go back to their parents by key. */
-  #keyed(db: ExtensionDatabase, native: Native, field: SqlField, args: Uint8Array, members: number[], requests: WireRequest[], results: WireResult[], budget: { left: number }): void {
+  #keyed(db: ExtensionDatabase, native: Native, field: SqlField, args: string, members: number[], requests: WireRequest[], results: WireResult[], budget: { left: number }): void {
     const { column, parentField } = field.key!;
     const keyOf = new Map<number, string | undefined>();
     const keys = new Map<string, unknown>();
     for (const i of members) {
       const parent = requests[i]!.parent;
-      const value = parent ? (JSON.parse(decoder.decode(parent)) as Record<string, unknown> | null)?.[parentField] : undefined;
+      const value = parent === undefined ? undefined : (JSON.parse(parent) as Record<string, unknown> | null)?.[parentField];
       if (value !== undefined && value !== null && typeof value !== 'string' && typeof value !== 'number') {
         results[i] = { err: `the parent's ${parentField} is not a string or number: it cannot be a key`, code: 'EXTENSION_ERROR' };
         continue;
@@ -172,7 +170,7 @@ export class SqlResolvers {
   }
 
   /** Runs the field's statement within what is left of the call's answer bytes. */
-  #run(db: ExtensionDatabase, native: Native, field: SqlField, args: Uint8Array, budget: { left: number }, keys?: string) {
+  #run(db: ExtensionDatabase, native: Native, field: SqlField, args: string, budget: { left: number }, keys?: string) {
     const params = parseParams(args);
     if (Array.isArray(params)) throw new Error('arguments must be an object');
     if (keys !== undefined) params['keys'] = keys;

@@ -8,13 +8,17 @@ import type { StorageFault } from '../data/storage-fault.js';
 import type { ExtensionErrorCode } from './errors.js';
 import type { LogLevel } from './logger.js';
 
-/** One `field-request`, JSON already encoded to UTF-8 bytes. */
+/**
+ * One `field-request`, its values as JSON text. Strings, not bytes: the host makes them with
+ * `JSON.stringify` and both channels carry strings natively (a byte array costs Node's
+ * `advanced` serializer a JavaScript callback each); the instance encodes what the guest gets.
+ */
 export interface WireRequest {
   typeName: string;
   fieldName: string;
-  arguments: Uint8Array;
-  parent?: Uint8Array;
-  context: Uint8Array;
+  arguments: string;
+  parent?: string;
+  context: string;
   /**
    * Its request's answer budget for this extension as the call leaves (`budgets.maxAnswerBytes`,
    * `maxAnswerValues` and what it used so far), shared by the requests of one call with the same
@@ -24,8 +28,17 @@ export interface WireRequest {
   answerBudget?: { id: number; maxAnswerBytes: number; maxAnswerValues: number; answerBytes: number; answerValues: number };
 }
 
-/** One answer: the extension's JSON bytes, or why there is none. */
-export type WireResult = { ok: Uint8Array } | { err: string; code: ExtensionErrorCode };
+/**
+ * JSON text: UTF-8 bytes as an instance makes it (a guest's answer, a SQL resolver's rows); a
+ * string once it crossed a process channel (see process-channel.ts).
+ */
+export type JsonText = Uint8Array | string;
+
+/**
+ * One answer: the extension's JSON, or why there is none. `values`: its JSON values, when the
+ * instance counted them for the request's answer budget (the host then need not count again).
+ */
+export type WireResult = { ok: JsonText; values?: number } | { err: string; code: ExtensionErrorCode };
 
 /** A whole call failed (trap, memory, timeout): every request in it gets this error. */
 export interface CallFailure {
