@@ -11,7 +11,7 @@ import { forgeExtensions as forgeExtensionsKoa } from '../lib/http/koa.js';
 import type { ExtensionHost } from '../lib/host/host.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { baseSchema } from '../examples/base-schema.js';
-import { TEST_CACHE_DIR } from './helpers.js';
+import { extensionsDir, TEST_CACHE_DIR, tempDir } from './helpers.js';
 
 export type Framework = 'express' | 'koa';
 export const FRAMEWORKS: Framework[] = ['express', 'koa'];
@@ -77,6 +77,61 @@ export function createApp(framework: Framework, dir: string, options: ForgeOptio
         await closed;
       }
       await host.close();
+    },
+  };
+}
+
+/** What {@link appFixture} gives a `describe` block's tests. */
+export interface AppFixture {
+  /** The block's extensions directory (copies of the fixtures, made once for the block). */
+  readonly extensionsDir: string;
+  /** The current test's data directory (a fresh one for each test). */
+  readonly dataDir: string;
+  /** The app the current test started last; throws when it started none. */
+  readonly app: TestApp;
+  /**
+   * Starts an app on the extensions directory with {@link defaultOptions} overridden key by key
+   * by `options` (an `extensions` given replaces the default one, it is not merged) and resolves
+   * once the host is ready. The app is closed after the test; one the test closes itself may be
+   * followed by another `start` (the same data directory: a restart).
+   */
+  start(options?: Partial<ForgeOptions>): Promise<TestApp>;
+}
+
+/**
+ * The mocha hooks of a block whose tests serve fixture extensions: an extensions directory
+ * holding copies of `files` (`{ 'issues.wasm': 'issues' }`) for the whole block, a fresh data
+ * directory for each test, and after each test its app closed and its data directory removed.
+ * Call it inside `describe`, before hooks that use it.
+ */
+export function appFixture(files: Record<string, string>, framework: Framework = 'express'): AppFixture {
+  let ext: { dir: string; cleanup: () => void } | undefined;
+  let data: { dir: string; cleanup: () => void } | undefined;
+  let app: TestApp | undefined;
+  before(() => (ext = extensionsDir(files)));
+  // A `before` hook that skips the block leaves no directory to remove.
+  after(() => ext?.cleanup());
+  beforeEach(() => (data = tempDir()));
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    data?.cleanup();
+  });
+  return {
+    get extensionsDir() {
+      return ext!.dir;
+    },
+    get dataDir() {
+      return data!.dir;
+    },
+    get app() {
+      if (!app) throw new Error('appFixture: this test started no app (call start first)');
+      return app;
+    },
+    async start(options = {}) {
+      app = createApp(framework, ext!.dir, { ...defaultOptions(data!.dir), ...options });
+      await app.host.ready();
+      return app;
     },
   };
 }
