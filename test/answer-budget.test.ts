@@ -5,39 +5,28 @@
  * blocked its event loop ~100 ms for 31 MB, issue 10 row 5). Each isolation applies it the same way.
  */
 import assert from 'node:assert/strict';
-import express from 'express';
 import request from 'supertest';
-import { forgeExtensions } from '../lib/index.js';
-import { silentLogger } from '../lib/runtime/logger.js';
-import { extensionsDir, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { appFixture } from './apps.js';
 
 describe('answer bytes refused where they are made', () => {
+  const fixture = appFixture({ 'ints.wasm': 'ints' });
   for (const isolation of ['process', 'worker', 'inline'] as const) {
     it(`${isolation}: answers past the request's budget are refused by the instance; the request's other fields and later requests are served`, async () => {
-      const ext = extensionsDir({ 'ints.wasm': 'ints' });
-      const data = tempDir();
       // someInts: ~0.39 MB each; a budget of 1 MB lets two through, the third is refused.
-      const forge = forgeExtensions(ext.dir, { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, watch: false, isolation, budgets: { maxAnswerBytes: 1_000_000, maxAnswerValues: 10_000_000 } });
-      const app = express().use('/graphql', forge);
-      try {
-        await forge.host.ready();
-        const query = `{ ${Array.from({ length: 6 }, (_, i) => `a${i}: someInts`).join(' ')} }`;
-        const res = await request(app).post('/graphql').send({ query }).expect(200);
-        const errors = res.body.errors as Array<{ message: string; path: string[]; extensions: { code: string } }>;
-        assert.ok(errors.length >= 1, JSON.stringify(errors));
-        assert.equal(res.body.data, null, 'someInts is non-null: a refused field nulls the whole answer');
-        assert.deepEqual([...new Set(errors.map((e) => e.extensions.code))], ['EXTENSION_REQUEST_BUDGET']);
-        // The instance's own wording: the refusal happened before the answer was sent.
-        assert.match(errors[0]!.message, /the answers of extension "ints" to this request reached 1167003 bytes, above the budget of 1000000 \(budgets\.maxAnswerBytes\); refused before it left the extension/);
-        assert.deepEqual(errors[0]!.path, ['a2']);
-        const later = await request(app).post('/graphql').send({ query: '{ a: someInts b: one }' }).expect(200);
-        assert.equal(later.body.errors, undefined);
-        assert.equal(later.body.data.a.length, 100_000);
-      } finally {
-        await forge.host.close();
-        ext.cleanup();
-        data.cleanup();
-      }
+      // No application schema: the extension's fields alone.
+      const { handler: app } = await fixture.start({ schema: undefined, isolation, budgets: { maxAnswerBytes: 1_000_000, maxAnswerValues: 10_000_000 } });
+      const query = `{ ${Array.from({ length: 6 }, (_, i) => `a${i}: someInts`).join(' ')} }`;
+      const res = await request(app).post('/graphql').send({ query }).expect(200);
+      const errors = res.body.errors as Array<{ message: string; path: string[]; extensions: { code: string } }>;
+      assert.ok(errors.length >= 1, JSON.stringify(errors));
+      assert.equal(res.body.data, null, 'someInts is non-null: a refused field nulls the whole answer');
+      assert.deepEqual([...new Set(errors.map((e) => e.extensions.code))], ['EXTENSION_REQUEST_BUDGET']);
+      // The instance's own wording: the refusal happened before the answer was sent.
+      assert.match(errors[0]!.message, /the answers of extension "ints" to this request reached 1167003 bytes, above the budget of 1000000 \(budgets\.maxAnswerBytes\); refused before it left the extension/);
+      assert.deepEqual(errors[0]!.path, ['a2']);
+      const later = await request(app).post('/graphql').send({ query: '{ a: someInts b: one }' }).expect(200);
+      assert.equal(later.body.errors, undefined);
+      assert.equal(later.body.data.a.length, 100_000);
     });
   }
 });

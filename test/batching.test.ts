@@ -5,36 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture, type TestApp } from './apps.js';
 
 describe('batching', () => {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp;
-  before(() => (ext = extensionsDir({ 'issues.wasm': 'issues' })));
-  after(() => ext.cleanup());
-  beforeEach(async () => {
-    data = tempDir();
-    app = createApp('express', ext.dir, defaultOptions(data.dir));
-    await app.host.ready();
-  });
-  afterEach(async () => {
-    await app.close();
-    data.cleanup();
-  });
+  const fixture = appFixture({ 'issues.wasm': 'issues' });
+  beforeEach(() => fixture.start());
 
   const query = async (q: string) => {
-    const res = await request(app.handler).post('/graphql').send({ query: q }).expect(200);
+    const res = await request(fixture.app.handler).post('/graphql').send({ query: q }).expect(200);
     assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
     return res.body.data as Record<string, unknown>;
   };
   /** wasm calls the issues extension made while `fn` ran. */
   const callsDuring = async (fn: () => Promise<unknown>) => {
     const stats = () => {
-      const s = app.host.status().find((x) => x.name === 'issues');
+      const s = fixture.app.host.status().find((x) => x.name === 'issues');
       assert.equal(s?.state, 'ready');
-      return issuesExtension(app).stats.calls;
+      return issuesExtension(fixture.app).stats.calls;
     };
     const before = stats();
     await fn();
@@ -56,7 +43,7 @@ describe('batching', () => {
   it('batches the fields of concurrent requests too', async () => {
     await query('mutation { createIssue(title: "x") { id } }');
     const calls = await callsDuring(() =>
-      Promise.all(Array.from({ length: 20 }, () => request(app.handler).post('/graphql').send({ query: '{ issue(id: 1) { title } }' }).expect(200))),
+      Promise.all(Array.from({ length: 20 }, () => request(fixture.app.handler).post('/graphql').send({ query: '{ issue(id: 1) { title } }' }).expect(200))),
     );
     assert.ok(calls < 20, `20 concurrent requests cost ${calls} calls`);
   });

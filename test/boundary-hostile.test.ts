@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import request from 'supertest';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture } from './apps.js';
 
 interface ResponseError {
   message: string;
@@ -52,26 +51,19 @@ function baseSchema(): GraphQLSchema {
 }
 
 describe('hostile answers at the GraphQL boundary', () => {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp;
   afterEach(async () => {
-    // The host and the base schema still serve after every hostile case.
+    // The host and the base schema still serve after every hostile case (before the fixture closes it).
     assert.deepEqual(await query('{ me { __typename id } }'), { data: { me: { __typename: 'User', id: 'u1' } } });
-    await app.close();
-    ext.cleanup();
-    data.cleanup();
   });
+  const fixture = appFixture();
 
   const serve = async (configs: Record<string, object>, hostOptions: object = {}) => {
-    ext = extensionsDir(Object.fromEntries(Object.keys(configs).map((name) => [`${name}.wasm`, 'probe'])));
-    data = tempDir();
+    const files = Object.fromEntries(Object.keys(configs).map((name) => [`${name}.wasm`, 'probe']));
     const extensions = Object.fromEntries(Object.entries(configs).map(([name, config]) => [name, { config }]));
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), schema: baseSchema(), extensions, ...hostOptions });
-    await app.host.ready();
+    const app = await fixture.startWith(files, { schema: baseSchema(), extensions, ...hostOptions });
     for (const s of app.host.status()) assert.equal(s.state, 'ready', s.error);
   };
-  const query = async (q: string) => (await request(app.handler).post('/graphql').send({ query: q }).expect(200)).body;
+  const query = async (q: string) => (await request(fixture.app.handler).post('/graphql').send({ query: q }).expect(200)).body;
   /** A response's errors by path (fields resolve concurrently: their errors come in any order). */
   const errorsOf = (res: { errors?: ResponseError[] }) =>
     (res.errors ?? []).map((e) => [e.path.join('.'), e.message, e.extensions?.code, e.extensions?.extension]).sort((a, b) => a[0]!.localeCompare(b[0]!));

@@ -20,8 +20,7 @@ import {
   Kind,
 } from 'graphql';
 import request from 'supertest';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture } from './apps.js';
 
 class CatClass {
   constructor(readonly name: string) {}
@@ -59,23 +58,13 @@ function classBaseSchema(): GraphQLSchema {
 }
 
 describe('the GraphQL boundary', () => {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp;
-  afterEach(async () => {
-    await app.close();
-    ext.cleanup();
-    data.cleanup();
-  });
+  const fixture = appFixture();
 
   const serve = async (schema: GraphQLSchema, sdl: string, answers: object) => {
-    ext = extensionsDir({ 'probe.wasm': 'probe' });
-    data = tempDir();
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), schema, extensions: { probe: { config: { sdl, answers } } } });
-    await app.host.ready();
+    const app = await fixture.startWith({ 'probe.wasm': 'probe' }, { schema, extensions: { probe: { config: { sdl, answers } } } });
     assert.equal(app.host.status()[0]!.state, 'ready', app.host.status()[0]!.error);
   };
-  const query = async (q: string, variables?: object) => (await request(app.handler).post('/graphql').send({ query: q, variables }).expect(200)).body;
+  const query = async (q: string, variables?: object) => (await request(fixture.app.handler).post('/graphql').send({ query: q, variables }).expect(200)).body;
   const echoed = async (q: string, variables?: object) => {
     const res = await query(q, variables);
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));

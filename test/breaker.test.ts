@@ -11,8 +11,8 @@ import { loadExtension } from '../lib/index.js';
 import { CRASH_LIMIT, MAX_BATCH_FIELDS } from '../lib/runtime/extension.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { RequestBudget } from '../lib/runtime/request-budget.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, fixturePath, rejection, tempDir, TEST_CACHE_DIR } from './helpers.js';
+import { appFixture } from './apps.js';
+import { fixturePath, rejection, TEST_CACHE_DIR } from './helpers.js';
 
 interface Body {
   data?: Record<string, unknown> | null;
@@ -20,23 +20,12 @@ interface Body {
 }
 
 describe('circuit breaker and bounded batches', function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
-  before(() => (ext = extensionsDir({ 'loop.wasm': 'loop', 'counter.wasm': 'counter' })));
-  after(() => ext.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
-  });
+  const fixture = appFixture({ 'loop.wasm': 'loop', 'counter.wasm': 'counter' });
 
   const start = async () => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), isolation: 'worker', extensions: { loop: { limits: { timeoutMs: 300 } } } });
-    await app.host.ready();
+    await fixture.start({ isolation: 'worker', extensions: { loop: { limits: { timeoutMs: 300 } } } });
   };
-  const post = async (q: string): Promise<Body> => (await request(app!.handler).post('/graphql').send({ query: q }).expect(200)).body as Body;
+  const post = async (q: string): Promise<Body> => (await request(fixture.app.handler).post('/graphql').send({ query: q }).expect(200)).body as Body;
   const codes = (body: Body) => body.errors?.map((e) => e.extensions?.code);
 
   it('never opens for timeouts of calls carrying several fields (client-shaped load)', async function () {
@@ -46,8 +35,8 @@ describe('circuit breaker and bounded batches', function () {
       const body = await post('{ a: spin b: spin }');
       assert.deepEqual(codes(body), ['EXTENSION_TIMEOUT', 'EXTENSION_TIMEOUT']);
     }
-    assert.equal(app!.host.status().find((s) => s.name === 'loop')!.state, 'ready');
-    assert.equal(app!.host.extension('loop')!.stats.timeouts, CRASH_LIMIT + 1);
+    assert.equal(fixture.app.host.status().find((s) => s.name === 'loop')!.state, 'ready');
+    assert.equal(fixture.app.host.extension('loop')!.stats.timeouts, CRASH_LIMIT + 1);
     assert.deepEqual((await post('{ loopOk }')).data, { loopOk: 'fine' });
   });
 
@@ -55,17 +44,17 @@ describe('circuit breaker and bounded batches', function () {
     this.timeout(120_000);
     await start();
     for (let i = 0; i < CRASH_LIMIT; i++) assert.deepEqual(codes(await post('{ spin }')), ['EXTENSION_TIMEOUT']);
-    const calls = app!.host.extension('loop')!.stats.calls;
+    const calls = fixture.app.host.extension('loop')!.stats.calls;
     const refused = await post('{ loopOk }');
     assert.deepEqual(codes(refused), ['EXTENSION_UNAVAILABLE']);
-    assert.equal(app!.host.extension('loop')!.stats.calls, calls, 'refused without calling it');
-    assert.equal(app!.host.status().find((s) => s.name === 'loop')!.state, 'failed');
+    assert.equal(fixture.app.host.extension('loop')!.stats.calls, calls, 'refused without calling it');
+    assert.equal(fixture.app.host.status().find((s) => s.name === 'loop')!.state, 'failed');
     assert.deepEqual((await post('{ counter { n } }')).data, { counter: [{ n: 0 }] }, 'others keep answering');
   });
 
   it('re-runs each request of a shared call that ran out of time on its own, so a heavy request fails alone', async function () {
     this.timeout(60_000);
-    const loaded = await loadExtension(fixturePath('loop'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { timeoutMs: 300 } });
+    const loaded = await loadExtension(fixturePath('loop'), { dataDir: fixture.dataDir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { timeoutMs: 300 } });
     try {
       const budget = () => new RequestBudget('loop', { maxResolvedFields: 100, maxAnswerBytes: 1e6, maxAnswerValues: 1e6 });
       // The instance is busy with a first request; a heavy and a light request queue into one call.
@@ -91,7 +80,7 @@ describe('circuit breaker and bounded batches', function () {
 
   it('does not count a shared call of one-field requests as a one-field failure (many light clients at once)', async function () {
     this.timeout(60_000);
-    const loaded = await loadExtension(fixturePath('loop'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { timeoutMs: 300 } });
+    const loaded = await loadExtension(fixturePath('loop'), { dataDir: fixture.dataDir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { timeoutMs: 300 } });
     try {
       const budget = () => new RequestBudget('loop', { maxResolvedFields: 100, maxAnswerBytes: 1e6, maxAnswerValues: 1e6 });
       // n requests of one field each, in one call: it runs out of time because of what the
@@ -108,7 +97,7 @@ describe('circuit breaker and bounded batches', function () {
   });
 
   it(`splits a batch into calls of at most ${MAX_BATCH_FIELDS} fields; a spent request budget stops its queued fields`, async () => {
-    const loaded = await loadExtension(fixturePath('ints'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger });
+    const loaded = await loadExtension(fixturePath('ints'), { dataDir: fixture.dataDir, cacheDir: TEST_CACHE_DIR, logger: silentLogger });
     try {
       const fields = 150;
       const results = await loaded.resolveBatch(Array.from({ length: fields }, () => ({ typeName: 'Query', fieldName: 'one' })));

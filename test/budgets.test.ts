@@ -10,8 +10,7 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import type { ForgeOptions } from '../lib/index.js';
 import { MAX_CALL_FIELDS } from '../lib/runtime/extension.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture, createApp, defaultOptions } from './apps.js';
 
 interface Body {
   data?: Record<string, unknown> | null;
@@ -19,32 +18,20 @@ interface Body {
 }
 
 describe('request budgets', function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
-  before(() => (ext = extensionsDir({ 'issues.wasm': 'issues', 'ints.wasm': 'ints', 'probe.wasm': 'probe' })));
-  after(() => ext.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
-  });
+  const fixture = appFixture({ 'issues.wasm': 'issues', 'ints.wasm': 'ints', 'probe.wasm': 'probe' });
 
   const start = async (options: Partial<ForgeOptions> = {}) => {
-    const defaults = defaultOptions(data.dir);
-    app = createApp('express', ext.dir, { ...defaults, ...options, extensions: { ...defaults.extensions, ...options.extensions } });
-    await app.host.ready();
+    const app = await fixture.start({ ...options, extensions: { ...defaultOptions(fixture.dataDir).extensions, ...options.extensions } });
     assert.ok(app.host.status().every((s) => s.state === 'ready'), JSON.stringify(app.host.status()));
     return app;
   };
-  const post = async (query: string): Promise<Body> => (await request(app!.handler).post('/graphql').send({ query }).expect(200)).body as Body;
-  const calls = (name: string) => app!.host.extension(name)!.stats.calls;
+  const post = async (query: string): Promise<Body> => (await request(fixture.app.handler).post('/graphql').send({ query }).expect(200)).body as Body;
+  const calls = (name: string) => fixture.app.host.extension(name)!.stats.calls;
   const codes = (body: Body) => [...new Set(body.errors?.map((e) => e.extensions?.['code']))];
 
   /** 1,000 issues with 2 KB bodies, written straight into the extension's database file. */
   const seedIssues = () => {
-    const db = new Database(join(data.dir, 'forge_ext_issues.db'));
+    const db = new Database(join(fixture.dataDir, 'forge_ext_issues.db'));
     db.pragma('busy_timeout = 5000');
     db.exec(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000)
              INSERT INTO issues (title, body) SELECT 'issue ' || x, substr(hex(zeroblob(1024)), 1, 2048) FROM c`);
@@ -72,7 +59,7 @@ describe('request budgets', function () {
     assert.equal(five.errors, undefined, JSON.stringify(five.errors));
     assert.equal((five.data!['c'] as { id: string }).id, '1');
     // application/graphql-response+json: a refused request is a 400, as validation errors are.
-    const strict = await request(app!.handler).post('/graphql').set('accept', 'application/graphql-response+json').send({ query: six });
+    const strict = await request(fixture.app.handler).post('/graphql').set('accept', 'application/graphql-response+json').send({ query: six });
     assert.equal(strict.status, 400);
     assert.equal(strict.body.errors[0].extensions.code, 'EXTENSION_REQUEST_BUDGET');
   });
@@ -120,7 +107,7 @@ describe('request budgets', function () {
     assert.equal(three.errors!.length, 1);
     assert.match(three.errors![0]!.message, /more than 2 fields of extension "issues" \(budgets\.maxResolvedFields\)/);
     // The third field is refused, and the two admitted ones still queued are not sent either.
-    assert.equal(app!.host.extension('issues')!.stats.refused, 3);
+    assert.equal(fixture.app.host.extension('issues')!.stats.refused, 3);
     // The next request has a fresh budget.
     assert.equal((await post('{ issues { id } }')).errors, undefined);
   });
@@ -129,7 +116,7 @@ describe('request budgets', function () {
     await start({ extensions: { issues: { config: { repositories: true }, budgets: { maxResolvedFields: 1 } } } });
     const { RequestBudget } = await import('../lib/runtime/request-budget.js');
     const budget = new RequestBudget('issues', { maxResolvedFields: 1, maxAnswerBytes: 1 << 20, maxAnswerValues: 1000 });
-    const issues = app!.host.extension('issues')!;
+    const issues = fixture.app.host.extension('issues')!;
     // The second field spends the budget: it is refused at once, the first before it is sent.
     const settled = await issues.resolveBatch([1, 2].map(() => ({ typeName: 'Query', fieldName: 'issues', budget })));
     for (const result of settled) {
@@ -172,7 +159,7 @@ describe('request budgets', function () {
     // probe's `fail(message)` answers err(message): here 400 KB, ten times (4 MB against 2 MiB).
     const message = 'x'.repeat(400 * 1024);
     const query = `query($m: String!) { ${Array.from({ length: 10 }, (_, i) => `f${i}: fail(message: $m)`).join(' ')} }`;
-    const res = await request(app!.handler).post('/graphql').send({ query, variables: { m: message } }).expect(200);
+    const res = await request(fixture.app.handler).post('/graphql').send({ query, variables: { m: message } }).expect(200);
     const body = res.body as Body;
     const full = body.errors!.filter((e) => e.message === message);
     const refused = body.errors!.filter((e) => e.extensions?.['code'] === 'EXTENSION_REQUEST_BUDGET');
@@ -180,7 +167,7 @@ describe('request budgets', function () {
     assert.equal(refused.length, 5);
     assert.match(refused[0]!.message, /budgets\.maxAnswerBytes/);
     assert.ok(res.text.length < 2.5 * 1024 * 1024, `${res.text.length} bytes`);
-    assert.equal(app!.host.extension('probe')!.state, 'ready');
+    assert.equal(fixture.app.host.extension('probe')!.state, 'ready');
     assert.deepEqual(await post('{ now }').then((b) => b.errors), undefined);
   });
 
@@ -202,7 +189,7 @@ describe('request budgets', function () {
     for (const body of await Promise.all(others)) assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     assert.deepEqual((await reader).data, { issue: { title: 'issue 1' } });
     assert.equal(calls('issues'), before + 6, 'only the 5 writes and the read reached the extension');
-    assert.equal(app!.host.status().find((s) => s.name === 'issues')!.state, 'ready');
+    assert.equal(fixture.app.host.status().find((s) => s.name === 'issues')!.state, 'ready');
     const created = await post('mutation { createIssue(title: "after") { id } }');
     assert.equal(created.errors, undefined);
   });
@@ -212,7 +199,7 @@ describe('request budgets', function () {
     await start({ maxDocumentTokens: 2000, extensions: { issues: { budgets: { maxFields: 1000 } } } });
     seedIssues();
     const failures = new Set<unknown>();
-    app!.host.extension('issues')!.on('failed', (e) => failures.add(e));
+    fixture.app.host.extension('issues')!.on('failed', (e) => failures.add(e));
     for (let i = 0; i < 6; i++) {
       const [heavy, write] = await Promise.all([post(row4), post(`mutation { createIssue(title: "during ${i}") { id } }`)]);
       assert.ok(heavy.errors && heavy.errors.length > 0, 'the heavy request fails');
@@ -227,7 +214,7 @@ describe('request budgets', function () {
       assert.equal(write.errors, undefined, JSON.stringify(write.errors));
     }
     assert.equal(failures.size, 0, 'the circuit breaker never opened');
-    assert.equal(app!.host.status().find((s) => s.name === 'issues')!.state, 'ready');
+    assert.equal(fixture.app.host.status().find((s) => s.name === 'issues')!.state, 'ready');
     const page = await post('{ issues(first: 3) { title } }');
     assert.deepEqual(page.data, { issues: [{ title: 'issue 1' }, { title: 'issue 2' }, { title: 'issue 3' }] });
   });
@@ -244,7 +231,7 @@ describe('request budgets', function () {
     assert.deepEqual(codes(body), ['EXTENSION_REQUEST_BUDGET']);
     assert.match(body.errors![0]!.message, /ints|extension "ints"/);
     assert.match(body.errors!.map((e) => e.message).join('\n'), /budgets\.maxAnswer(Values|Bytes)/);
-    assert.equal(app!.host.status().find((s) => s.name === 'ints')!.state, 'ready');
+    assert.equal(fixture.app.host.status().find((s) => s.name === 'ints')!.state, 'ready');
     assert.deepEqual((await post('{ one }')).data, { one: 1 });
   });
 
@@ -260,11 +247,11 @@ describe('request budgets', function () {
   });
 
   it('rejects a wrong budget option with a TypeError naming it', () => {
-    const options = (extra: object) => ({ ...defaultOptions(data.dir), ...extra }) as ForgeOptions;
-    assert.throws(() => createApp('express', ext.dir, options({ budgets: { maxFields: 0 } })), /options\.budgets\.maxFields must be a positive integer/);
-    assert.throws(() => createApp('express', ext.dir, options({ budgets: { maxCalls: 3 } })), /maxCalls is not a known budget/);
+    const options = (extra: object) => ({ ...defaultOptions(fixture.dataDir), ...extra }) as ForgeOptions;
+    assert.throws(() => createApp('express', fixture.extensionsDir, options({ budgets: { maxFields: 0 } })), /options\.budgets\.maxFields must be a positive integer/);
+    assert.throws(() => createApp('express', fixture.extensionsDir, options({ budgets: { maxCalls: 3 } })), /maxCalls is not a known budget/);
     assert.throws(
-      () => createApp('express', ext.dir, options({ extensions: { issues: { budgets: { maxAnswerBytes: -1 } } } })),
+      () => createApp('express', fixture.extensionsDir, options({ extensions: { issues: { budgets: { maxAnswerBytes: -1 } } } })),
       /options\.extensions\.issues\.budgets\.maxAnswerBytes must be a positive integer/,
     );
   });

@@ -9,8 +9,7 @@ import request from 'supertest';
 import { composeSchema } from '../lib/schema/compose.js';
 import { typePrefix } from '../lib/schema/namespace.js';
 import { baseSchema } from '../examples/base-schema.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture } from './apps.js';
 
 const input = (name: string, sdl: string, namespace: 'prefix' | 'none' = 'prefix') => ({ name, sdl, namespace });
 
@@ -141,35 +140,22 @@ describe('composition', () => {
 });
 
 describe('composition through the host', () => {
-  let ext: { dir: string; cleanup: () => void } | undefined;
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    ext?.cleanup();
-    data.cleanup();
-  });
+  const fixture = appFixture();
 
-  const serve = async (files: Record<string, string>, extensions: Record<string, object>, extra: object = {}) => {
-    ext = extensionsDir(files);
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), extensions, ...extra });
-    await app.host.ready();
-    return app;
-  };
-  const query = async (q: string) => (await request(app!.handler).post('/graphql').send({ query: q }).expect(200)).body;
+  const serve = (files: Record<string, string>, extensions: Record<string, object>, extra: object = {}) => fixture.startWith(files, { extensions, ...extra });
+  const query = async (q: string) => (await request(fixture.app.handler).post('/graphql').send({ query: q }).expect(200)).body;
 
   it('rejects the later of two clashing extensions (by name) and reports it in status()', async () => {
     const sdl = 'extend type Query { shared: String }';
     await serve({ 'a.wasm': 'probe', 'b.wasm': 'probe' }, { a: { config: { sdl } }, b: { config: { sdl } } });
-    const status = app!.host.status();
+    const status = fixture.app.host.status();
     assert.deepEqual(status.map((s) => [s.name, s.state]), [['a', 'ready'], ['b', 'failed']]);
     assert.equal(status[1]!.error, 'extension "b" failed at compose: field "Query.shared" is already defined by extension "a"');
   });
 
   it('reports a bad SDL from a real extension with line and column, and serves the others', async () => {
     await serve({ 'counter.wasm': 'counter', 'bad.wasm': 'bad-sdl' }, {});
-    const bad = app!.host.status().find((s) => s.name === 'bad')!;
+    const bad = fixture.app.host.status().find((s) => s.name === 'bad')!;
     assert.equal(bad.state, 'failed');
     assert.equal(bad.error, 'extension "bad" failed at compose: invalid SDL: syntax error: Expected Name, found ":". (SDL line 2, column 10)');
     assert.deepEqual((await query('{ hello }')).data, { hello: 'world' });
@@ -218,6 +204,6 @@ describe('composition through the host', () => {
   it('applies namespace per extension', async () => {
     const sdl = 'type Item { id: ID! } extend type Query { item: Item }';
     await serve({ 'probe.wasm': 'probe' }, { probe: { namespace: 'none', config: { sdl } } });
-    assert.ok(app!.host.schema().getType('Item'));
+    assert.ok(fixture.app.host.schema().getType('Item'));
   });
 });

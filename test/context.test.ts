@@ -8,42 +8,29 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import request from 'supertest';
 import type { ForgeOptions } from '../lib/index.js';
 import { silentLogger } from '../lib/runtime/logger.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture, createApp, defaultOptions } from './apps.js';
 
 /** The probe fixture again, under another name: its `echo` on `Repository` instead of `Query`. */
 const SPY_SDL = 'type Echo { typeName: String! fieldName: String! arguments: String! parent: String context: String! } extend type Repository { echo: Echo! }';
 
 describe('context per extension', function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
-  before(() => (ext = extensionsDir({ 'probe.wasm': 'probe', 'spy.wasm': 'probe' })));
-  after(() => ext.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
-  });
+  const fixture = appFixture({ 'probe.wasm': 'probe', 'spy.wasm': 'probe' });
 
   /** What the host logged at `error` level. */
   let logged: string[] = [];
   const start = async (extensions: ForgeOptions['extensions'], more: Partial<ForgeOptions> = {}) => {
     logged = [];
-    app = createApp('express', ext.dir, {
-      ...defaultOptions(data.dir),
+    const app = await fixture.start({
       logger: { ...silentLogger, error: (obj: unknown, msg?: string) => void logged.push(`${msg ?? ''} ${JSON.stringify(obj, (_k, v) => (v instanceof Error ? v.message : v))}`) },
       context: (req) => ({ user: String(req.headers['x-user'] ?? 'anonymous'), authorization: req.headers.authorization ?? null, quota: 10n }),
       ...more,
       extensions: { ...extensions, spy: { config: { sdl: SPY_SDL }, ...extensions?.['spy'] } },
     });
-    await app.host.ready();
     assert.ok(app.host.status().every((s) => s.state === 'ready'), JSON.stringify(app.host.status()));
   };
   /** The contexts probe and spy received for one request. */
   const contexts = async (headers: Record<string, string>) => {
-    const res = await request(app!.handler).post('/graphql').set(headers).send({ query: '{ echo { context } repositories { name echo { context } } }' }).expect(200);
+    const res = await request(fixture.app.handler).post('/graphql').set(headers).send({ query: '{ echo { context } repositories { name echo { context } } }' }).expect(200);
     assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
     const repositories = res.body.data.repositories as Array<{ echo: { context: string } }>;
     return { probe: JSON.parse(res.body.data.echo.context), spy: repositories.map((r) => JSON.parse(r.echo.context)) };
@@ -79,9 +66,9 @@ describe('context per extension', function () {
   ] as Array<[string, NonNullable<ForgeOptions['extensions']>[string]['context']]>) {
     it(`answers EXTENSION_CONTEXT for ${what}, without calling the extension`, async () => {
       await start({ probe: { context: grant } });
-      const probe = app!.host.extension('probe')!;
+      const probe = fixture.app.host.extension('probe')!;
       for (let i = 0; i < 2; i++) {
-        const res = await request(app!.handler).post('/graphql').send({ query: '{ a: big(bytes: 1) b: big(bytes: 2) whoami repositories { echo { context } } }' }).expect(200);
+        const res = await request(fixture.app.handler).post('/graphql').send({ query: '{ a: big(bytes: 1) b: big(bytes: 2) whoami repositories { echo { context } } }' }).expect(200);
         assert.equal(res.body.data.whoami, 'anonymous');
         assert.deepEqual(res.body.data.repositories.map((r: { echo: { context: string } }) => r.echo.context), ['{}', '{}'], 'spy is granted nothing and unaffected');
         assert.equal(res.body.data.a, null);
@@ -114,7 +101,7 @@ describe('context per extension', function () {
       },
     });
     await start({}, { schema, context: (req) => ({ authorization: req.headers.authorization ?? null }) });
-    const res = await request(app!.handler).post('/graphql').set('authorization', 'Bearer secret-token').send({ query: '{ repositories { name echo { parent context } } }' }).expect(200);
+    const res = await request(fixture.app.handler).post('/graphql').set('authorization', 'Bearer secret-token').send({ query: '{ repositories { name echo { parent context } } }' }).expect(200);
     assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
     const echo = res.body.data.repositories[0].echo;
     assert.deepEqual(JSON.parse(echo.parent), { id: '1', name: 'forge', owner: { login: 'ada' }, tags: ['a'] });
@@ -122,7 +109,7 @@ describe('context per extension', function () {
     assert.ok(!JSON.stringify(res.body).includes('secret'));
     // The application changes its object between requests: the next request sees the change.
     owner.login = 'grace';
-    const next = await request(app!.handler).post('/graphql').send({ query: '{ repositories { echo { parent } } }' }).expect(200);
+    const next = await request(fixture.app.handler).post('/graphql').send({ query: '{ repositories { echo { parent } } }' }).expect(200);
     assert.deepEqual(JSON.parse(next.body.data.repositories[0].echo.parent).owner, { login: 'grace' });
   });
 
@@ -139,7 +126,7 @@ describe('context per extension', function () {
 
   it('rejects a context grant that is neither a key list nor a function', () => {
     assert.throws(
-      () => createApp('express', ext.dir, { ...defaultOptions(data.dir), extensions: { probe: { context: 'authorization' as never } } }),
+      () => createApp('express', fixture.extensionsDir, { ...defaultOptions(fixture.dataDir), extensions: { probe: { context: 'authorization' as never } } }),
       /options\.extensions\.probe\.context must be a list of context keys \(string\[\]\) or a function/,
     );
   });

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { ForgeOptions } from '../lib/index.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture, createApp, defaultOptions } from './apps.js';
 
 interface Body {
   data?: Record<string, unknown> | null;
@@ -19,42 +18,27 @@ interface Body {
 const aliases = (count: number, field = '__typename') => `{ ${Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
 
 describe('document limits', function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
+  const fixture = appFixture({ 'ints.wasm': 'ints' });
   let contexts = 0;
-  before(() => (ext = extensionsDir({ 'ints.wasm': 'ints' })));
-  after(() => ext.cleanup());
-  beforeEach(() => {
-    data = tempDir();
-    contexts = 0;
-  });
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
-  });
+  beforeEach(() => (contexts = 0));
 
   const start = async (options: Partial<ForgeOptions> = {}) => {
-    const defaults = defaultOptions(data.dir);
-    const context = defaults.context!;
-    app = createApp('express', ext.dir, {
-      ...defaults,
+    const context = defaultOptions(fixture.dataDir).context!;
+    const app = await fixture.start({
       context: (req) => {
         contexts++;
         return context(req);
       },
       ...options,
     });
-    await app.host.ready();
     assert.deepEqual(app.host.status().map((s) => s.state), ['ready']);
     return app;
   };
   const post = async (query: string, accept = 'application/json'): Promise<{ status: number; body: Body }> => {
-    const res = await request(app!.handler).post('/graphql').set('accept', accept).send({ query });
+    const res = await request(fixture.app.handler).post('/graphql').set('accept', accept).send({ query });
     return { status: res.status, body: res.body as Body };
   };
-  const fields = () => app!.host.extension('ints')!.stats.fields;
+  const fields = () => fixture.app.host.extension('ints')!.stats.fields;
   const assertTooLarge = (body: Body, option: string, limit: number) => {
     assert.equal(body.data, undefined, 'refused before execution: no data');
     assert.equal(body.errors?.length, 1, JSON.stringify(body.errors));
@@ -114,16 +98,16 @@ describe('document limits', function () {
     assert.deepEqual((await post(padded(10))).body, { data: { a: 1, b: 1 } });
     assertTooLarge((await post(padded(11))).body, 'maxDocumentBytes', 40); // 41 bytes, 30 characters
     assertTooLarge((await post('{ a: one b: one c }')).body, 'maxDocumentTokens', 8);
-    const get = await request(app!.handler).get('/graphql').query({ query: '{ a: one b: one c: one }' }).set('accept', 'application/json');
+    const get = await request(fixture.app.handler).get('/graphql').query({ query: '{ a: one b: one c: one }' }).set('accept', 'application/json');
     assertTooLarge(get.body as Body, 'maxDocumentTokens', 8);
-    const getServed = await request(app!.handler).get('/graphql').query({ query: eight }).set('accept', 'application/json');
+    const getServed = await request(fixture.app.handler).get('/graphql').query({ query: eight }).set('accept', 'application/json');
     assert.deepEqual(getServed.body, { data: { a: 1, b: 1 } });
   });
 
   it('rejects a wrong document limit with a TypeError naming it', () => {
-    const options = (extra: object) => ({ ...defaultOptions(data.dir), ...extra }) as ForgeOptions;
-    assert.throws(() => createApp('express', ext.dir, options({ maxDocumentTokens: 0 })), /options\.maxDocumentTokens must be a positive integer/);
-    assert.throws(() => createApp('express', ext.dir, options({ maxDocumentBytes: 1.5 })), /options\.maxDocumentBytes must be a positive integer/);
-    assert.throws(() => createApp('express', ext.dir, options({ maxTokens: 10 })), /unknown option "maxTokens"/);
+    const options = (extra: object) => ({ ...defaultOptions(fixture.dataDir), ...extra }) as ForgeOptions;
+    assert.throws(() => createApp('express', fixture.extensionsDir, options({ maxDocumentTokens: 0 })), /options\.maxDocumentTokens must be a positive integer/);
+    assert.throws(() => createApp('express', fixture.extensionsDir, options({ maxDocumentBytes: 1.5 })), /options\.maxDocumentBytes must be a positive integer/);
+    assert.throws(() => createApp('express', fixture.extensionsDir, options({ maxTokens: 10 })), /unknown option "maxTokens"/);
   });
 });

@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { createApp, defaultOptions, FRAMEWORKS, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture, FRAMEWORKS } from './apps.js';
 
 interface GraphQLResponse {
   data?: Record<string, unknown> | null;
@@ -15,29 +14,14 @@ interface GraphQLResponse {
 
 for (const framework of FRAMEWORKS) {
   describe(`HTTP middleware (${framework})`, function () {
-    let ext: { dir: string; cleanup: () => void };
-    let data: { dir: string; cleanup: () => void };
-    let app: TestApp;
+    const fixture = appFixture({ 'issues.wasm': 'issues', 'counter.wasm': 'counter', 'probe.wasm': 'probe' }, framework);
+    beforeEach(() => fixture.start());
 
     const post = async (query: string, variables?: object, headers: Record<string, string> = {}): Promise<GraphQLResponse> => {
-      const res = await request(app.handler).post('/graphql').set(headers).send({ query, variables }).expect('content-type', /json/);
+      const res = await request(fixture.app.handler).post('/graphql').set(headers).send({ query, variables }).expect('content-type', /json/);
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return res.body as GraphQLResponse;
     };
-
-    before(async () => {
-      ext = extensionsDir({ 'issues.wasm': 'issues', 'counter.wasm': 'counter', 'probe.wasm': 'probe' });
-    });
-    after(() => ext.cleanup());
-    beforeEach(async () => {
-      data = tempDir();
-      app = createApp(framework, ext.dir, defaultOptions(data.dir));
-      await app.host.ready();
-    });
-    afterEach(async () => {
-      await app.close();
-      data.cleanup();
-    });
 
     it('serves base and extension fields in one query', async () => {
       await post('mutation { createIssue(title: "Leak", repository: "forge") { id } }');
@@ -96,7 +80,7 @@ for (const framework of FRAMEWORKS) {
     });
 
     it('leaks no host stack trace or file path to clients', async () => {
-      const res = await request(app.handler).post('/graphql').send({ query: '{ crash hello }' });
+      const res = await request(fixture.app.handler).post('/graphql').send({ query: '{ crash hello }' });
       assert.equal(res.body.errors[0].extensions.code, 'EXTENSION_CRASHED');
       assert.equal(res.body.data.hello, 'world');
       const text = JSON.stringify(res.body);
@@ -115,43 +99,41 @@ for (const framework of FRAMEWORKS) {
 
     it('keeps data across a restart of the host', async () => {
       await post('mutation { createIssue(title: "persisted") { id } bump { changes } }');
-      await app.close();
-      app = createApp(framework, ext.dir, defaultOptions(data.dir));
-      await app.host.ready();
+      await fixture.app.close();
+      await fixture.start();
       assert.deepEqual((await post('{ issues { title } counter { n } }')).data, { issues: [{ title: 'persisted' }], counter: [{ n: 1 }] });
     });
 
     it('serves GraphiQL to browsers, with its assets from node_modules', async () => {
-      const page = await request(app.handler).get('/graphql').set('accept', 'text/html,application/xhtml+xml').expect(200);
+      const page = await request(fixture.app.handler).get('/graphql').set('accept', 'text/html,application/xhtml+xml').expect(200);
       assert.match(page.text, /<script src="\/graphql\/__graphiql\/graphiql.js"><\/script>/);
       assert.match(page.text, /createFetcher\(\{ url: "\/graphql" \}\)/);
-      const js = await request(app.handler).get('/graphql/__graphiql/graphiql.js').expect(200).expect('content-type', /javascript/);
+      const js = await request(fixture.app.handler).get('/graphql/__graphiql/graphiql.js').expect(200).expect('content-type', /javascript/);
       assert.ok(js.text.length > 100_000 || (js.body as Buffer).length > 100_000);
     });
 
     it('does not serve GraphiQL when disabled', async () => {
-      await app.close();
-      app = createApp(framework, ext.dir, { ...defaultOptions(data.dir), graphiql: false });
-      await app.host.ready();
-      const res = await request(app.handler).get('/graphql').set('accept', 'text/html');
+      await fixture.app.close();
+      await fixture.start({ graphiql: false });
+      const res = await request(fixture.app.handler).get('/graphql').set('accept', 'text/html');
       assert.notEqual(res.status, 200);
-      await request(app.handler).get('/graphql/__graphiql/graphiql.js').expect(404);
+      await request(fixture.app.handler).get('/graphql/__graphiql/graphiql.js').expect(404);
     });
 
     it('answers GET queries and refuses mutations over GET', async () => {
-      const res = await request(app.handler).get('/graphql').query({ query: '{ hello }' }).set('accept', 'application/json').expect(200);
+      const res = await request(fixture.app.handler).get('/graphql').query({ query: '{ hello }' }).set('accept', 'application/json').expect(200);
       assert.deepEqual(res.body, { data: { hello: 'world' } });
-      await request(app.handler).get('/graphql').query({ query: 'mutation { bump { changes } }' }).set('accept', 'application/json').expect(405);
+      await request(fixture.app.handler).get('/graphql').query({ query: 'mutation { bump { changes } }' }).set('accept', 'application/json').expect(405);
     });
 
     it('refuses a body over maxBodyBytes with 413', async () => {
-      const res = await request(app.handler).post('/graphql').set('content-type', 'application/json').send(JSON.stringify({ query: `{ hello } # ${'x'.repeat(1_100_000)}` }));
+      const res = await request(fixture.app.handler).post('/graphql').set('content-type', 'application/json').send(JSON.stringify({ query: `{ hello } # ${'x'.repeat(1_100_000)}` }));
       assert.equal(res.status, 413);
     });
 
     it('leaves other paths to the next middleware', async () => {
-      await request(app.handler).get('/elsewhere').expect(404);
-      await request(app.handler).get('/graphql/unknown').expect(404);
+      await request(fixture.app.handler).get('/elsewhere').expect(404);
+      await request(fixture.app.handler).get('/graphql/unknown').expect(404);
     });
   });
 }

@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import request from 'supertest';
 import type { ForgeOptions } from '../lib/index.js';
 import { createDocumentCache, DEFAULT_DOCUMENT_LIMITS } from '../lib/http/document-cache.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
+import { appFixture, createApp, defaultOptions, type TestApp } from './apps.js';
 import { extensionsDir, tempDir } from './helpers.js';
 
 interface Body {
@@ -18,26 +18,26 @@ interface Body {
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
 }
 
+let gc: (() => void) | undefined;
+/** The heap in use after two full collections (V8's gc is exposed on first use). */
+const heap = () => {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+
 describe('issue 10 attacks: a refused Mutation answer and its transaction', () => {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void } | undefined;
-  let app: TestApp | undefined;
-  before(() => (ext = extensionsDir({ 'counter.wasm': 'counter' })));
-  after(() => ext.cleanup());
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data?.cleanup();
-    data = undefined;
-  });
+  const fixture = appFixture({ 'counter.wasm': 'counter' });
 
   const start = async (options: Partial<ForgeOptions>) => {
-    data ??= tempDir();
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), ...options });
-    await app.host.ready();
+    const app = await fixture.start(options);
     assert.deepEqual(app.host.status().map((s) => s.state), ['ready']);
   };
-  const post = async (query: string): Promise<Body> => (await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query })).body as Body;
+  const post = async (query: string): Promise<Body> => (await request(fixture.app.handler).post('/graphql').set('accept', 'application/json').send({ query })).body as Body;
   const counter = async () => {
     const body = await post('{ counter { n } }');
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
@@ -61,7 +61,7 @@ describe('issue 10 attacks: a refused Mutation answer and its transaction', () =
       // The server keeps answering.
       assert.deepEqual((await post('{ hello }')).data, { hello: 'world' });
       // Read the same database again without the budget (the tiny one refuses the read too).
-      await app!.close();
+      await fixture.app.close();
       await start({ isolation });
       // The client was told the mutation failed: the increment must not stand.
       assert.equal(await counter(), 0, 'the write of a Mutation the client was told failed was committed');
@@ -86,13 +86,6 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
   });
 
   it('distinct operationName values of one cached document are not kept (memory stays bounded)', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const heap = () => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const query = '{ one }'; // a document every client sends: parsed once, kept in the document cache
     const send = (operationName: string) => request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query, operationName });
     await send('warm');
@@ -121,13 +114,6 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
   });
 
   it('the document cache holds at most the ~70 MB its documentation promises, whatever distinct documents clients send', () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const heap = () => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const cache = createDocumentCache(DEFAULT_DOCUMENT_LIMITS);
     const before = heap();
     // 1,000 distinct documents of 248 tokens, each padded by a comment to ~64 KB (under
@@ -160,25 +146,14 @@ describe('issue 10 attacks: what one client can make the host keep', () => {
 });
 
 describe('issue 10 attacks: one client against another, through the probe', () => {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
-  before(() => (ext = extensionsDir({ 'probe.wasm': 'probe' })));
-  after(() => ext.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
-  });
+  const fixture = appFixture({ 'probe.wasm': 'probe' });
 
   const start = async (options: Partial<ForgeOptions>) => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), ...options });
-    await app.host.ready();
+    const app = await fixture.start(options);
     assert.deepEqual(app.host.status().map((s) => s.state), ['ready']);
   };
   const post = async (query: string, variables?: object): Promise<Body> =>
-    (await request(app!.handler).post('/graphql').set('accept', 'application/json').send({ query, variables })).body as Body;
+    (await request(fixture.app.handler).post('/graphql').set('accept', 'application/json').send({ query, variables })).body as Body;
   const RUNAWAY = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) AS n FROM c';
 
   it("a client's one-field runaway batched with another client's two cheap fields fails its own request, not the other's", async () => {

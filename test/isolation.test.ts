@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { ForgeOptions } from '../lib/index.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, recordingLogger, tempDir } from './helpers.js';
+import { appFixture } from './apps.js';
+import { recordingLogger } from './helpers.js';
 
 interface Body {
   data?: Record<string, unknown> | null;
@@ -17,35 +17,22 @@ interface Body {
 
 for (const isolation of ['process', 'worker'] as const)
 describe(`isolation and limits (${isolation})`, function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
-  before(() => {
-    ext = extensionsDir({
-      'loop.wasm': 'loop',
-      'counter.wasm': 'counter',
-      'bomb.wasm': 'memory-bomb',
-      'trap.wasm': 'trap',
-      'big.wasm': 'big',
-      'probe.wasm': 'probe',
-      'escape.wasm': 'escape',
-    });
-  });
-  after(() => ext.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
+  const fixture = appFixture({
+    'loop.wasm': 'loop',
+    'counter.wasm': 'counter',
+    'bomb.wasm': 'memory-bomb',
+    'trap.wasm': 'trap',
+    'big.wasm': 'big',
+    'probe.wasm': 'probe',
+    'escape.wasm': 'escape',
   });
 
   const start = async (options: Partial<ForgeOptions> = {}) => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), isolation, ...options });
-    await app.host.ready();
+    const app = await fixture.start({ isolation, ...options });
     assert.ok(app.host.status().every((s) => s.state === 'ready'), JSON.stringify(app.host.status()));
     return app;
   };
-  const query = async (q: string): Promise<Body> => (await request(app!.handler).post('/graphql').send({ query: q }).expect(200)).body as Body;
+  const query = async (q: string): Promise<Body> => (await request(fixture.app.handler).post('/graphql').send({ query: q }).expect(200)).body as Body;
 
   it('stops an infinite loop at the deadline; others keep answering meanwhile; the next call gets a fresh instance', async () => {
     const timeoutMs = 400;
@@ -117,7 +104,7 @@ describe(`isolation and limits (${isolation})`, function () {
     assert.equal(refused.errors?.[0]?.extensions?.code, 'EXTENSION_UNAVAILABLE');
     assert.match(refused.errors![0]!.message, /extension "trap" is failed: 5 failures within 30 s/);
     assert.ok(performance.now() - began < 1000, 'answered at once, without calling the extension');
-    const status = app!.host.status().find((s) => s.name === 'trap')!;
+    const status = fixture.app.host.status().find((s) => s.name === 'trap')!;
     assert.equal(status.state, 'failed');
     assert.match(status.error!, /5 failures within 30 s, last: the extension crashed: wasm trap/);
     assert.deepEqual((await query('{ hello }')).data, { hello: 'world' }, 'the other extensions are unaffected');
@@ -134,7 +121,7 @@ describe(`isolation and limits (${isolation})`, function () {
     assert.equal(notUtf8.errors?.[0]?.extensions?.code, 'EXTENSION_BAD_RESPONSE');
     assert.match(notUtf8.errors![0]!.message, /the answer is not valid UTF-8 JSON/);
     assert.equal((notUtf8.data?.['modest'] as string).length, 1024);
-    const res = await request(app!.handler)
+    const res = await request(fixture.app.handler)
       .post('/graphql')
       .send({ query: 'query($t: String!) { fail(message: $t) hello }', variables: { t: 'x'.repeat(2 * 2 ** 20) } })
       .expect(200);

@@ -13,9 +13,9 @@ import { databasePath } from '../lib/data/names.js';
 import { loadExtension } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { MAX_RANDOM_BYTES } from '../lib/runtime/wasi.js';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
+import { appFixture } from './apps.js';
 import { ROW_1_SQL, ROW_1_WRITE_SQL, ROW_2_SQL, ROW_3_SQL } from './children/sql.js';
-import { extensionsDir, fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { fixturePath, rejection, TEST_CACHE_DIR } from './helpers.js';
 import { cpuTicks, environment, extensionProcesses, running, statusKib, waitFor } from './procfs.js';
 
 interface Body {
@@ -27,31 +27,18 @@ const TABLE = 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, pad BLOB)';
 const MiB = 2 ** 20;
 
 describe('process isolation (issue 10)', function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
-  before(() => {
-    ext = extensionsDir({ 'probe.wasm': 'probe', 'counter.wasm': 'counter', 'random.wasm': 'random', 'loop.wasm': 'loop' });
-  });
-  after(() => ext.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
-  });
+  const fixture = appFixture({ 'probe.wasm': 'probe', 'counter.wasm': 'counter', 'random.wasm': 'random', 'loop.wasm': 'loop' });
 
   /** The host with the default isolation (which must be 'process'). */
   const start = async (options: Partial<ForgeOptions> = {}) => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), ...options });
-    await app.host.ready();
+    const app = await fixture.start(options);
     assert.ok(app.host.status().every((s) => s.state === 'ready'), JSON.stringify(app.host.status()));
     assert.equal(app.host.extension('probe')!.isolation, 'process', 'process isolation is the default');
     return app;
   };
   const probeSettings = (timeoutMs: number) => ({ probe: { limits: { timeoutMs }, config: { migrate: TABLE } } });
   const query = async (q: string, variables?: object): Promise<Body> =>
-    (await request(app!.handler).post('/graphql').send({ query: q, variables }).expect(200)).body as Body;
+    (await request(fixture.app.handler).post('/graphql').send({ query: q, variables }).expect(200)).body as Body;
   const sql = (text: string) => query('query($s: String!) { sql(sql: $s) }', { s: text });
   const write = (text: string) => query('mutation($s: String!) { sqlWrite(sql: $s) }', { s: text });
   /** The probe's one process, once it has started (a replacement starts right after a kill). */
@@ -109,14 +96,13 @@ describe('process isolation (issue 10)', function () {
   it('row 2: close() returns within 5 s while a statement that never ends runs (deadline far away)', async () => {
     await start({ extensions: probeSettings(600_000) });
     const pid = await onlyProbeProcess();
-    const probe = app!.host.extension('probe')!;
+    const probe = fixture.app.host.extension('probe')!;
     const runaway = rejection(probe.resolveField({ typeName: 'Query', fieldName: 'sql', arguments: { sql: ROW_2_SQL } }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const before = cpuTicks(pid)!;
     await waitFor(() => cpuTicks(pid)! > before + 10, 10_000, 'the statement uses CPU');
     const began = performance.now();
-    await app!.close();
-    app = undefined;
+    await fixture.app.close();
     const closeMs = performance.now() - began;
     assert.ok(closeMs < 5000, `close() took ${closeMs.toFixed(0)} ms`);
     assert.equal(running(pid), false, 'close() killed the runaway');
@@ -145,7 +131,7 @@ describe('process isolation (issue 10)', function () {
   });
 
   it(`row 3: the random-bytes cap holds on the host's own thread too (inline): ${MAX_RANDOM_BYTES} bytes per call`, async () => {
-    const loaded = await loadExtension(fixturePath('random'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, isolation: 'inline', logger: silentLogger });
+    const loaded = await loadExtension(fixturePath('random'), { dataDir: fixture.dataDir, cacheDir: TEST_CACHE_DIR, isolation: 'inline', logger: silentLogger });
     try {
       const rss = process.memoryUsage().rss;
       const e = await rejection(loaded.resolveField({ typeName: 'Query', fieldName: 'hugeRandom' }));
@@ -183,11 +169,11 @@ describe('process isolation (issue 10)', function () {
 
   it('refuses a process memory cap that leaves no room beside the guest memory, naming both limits', async () => {
     await assert.rejects(
-      loadExtension(fixturePath('counter'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { memoryMb: 128, processMemoryMb: 200 } }),
+      loadExtension(fixturePath('counter'), { dataDir: fixture.dataDir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { memoryMb: 128, processMemoryMb: 200 } }),
       (e: Error) => e instanceof TypeError && /limits.processMemoryMb \(200\) must be at least limits.memoryMb \(128\) \+ 192/.test(e.message),
     );
     // Raising memoryMb alone raises the default cap with it.
-    const big = await loadExtension(fixturePath('counter'), { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { memoryMb: 1024 } });
+    const big = await loadExtension(fixturePath('counter'), { dataDir: fixture.dataDir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, limits: { memoryMb: 1024 } });
     try {
       assert.equal(big.limits.processMemoryMb, 1024 + 384);
       assert.equal(await big.resolveField({ typeName: 'Query', fieldName: 'hello' }), 'world');
@@ -198,7 +184,7 @@ describe('process isolation (issue 10)', function () {
 
   it('kill -9 of an extension process mid-write loses no acknowledged write; integrity_check is ok', async () => {
     const probe = await loadExtension(fixturePath('probe'), {
-      dataDir: data.dir,
+      dataDir: fixture.dataDir,
       cacheDir: TEST_CACHE_DIR,
       logger: silentLogger,
       config: { migrate: TABLE },
@@ -239,7 +225,7 @@ describe('process isolation (issue 10)', function () {
       stop = true;
       await probe.close();
     }
-    const db = new Database(databasePath(data.dir, 'probe'), { readonly: true });
+    const db = new Database(databasePath(fixture.dataDir, 'probe'), { readonly: true });
     try {
       assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
       const stored = new Set((db.prepare('SELECT id FROM t').all() as Array<{ id: number }>).map((r) => r.id));
@@ -251,7 +237,7 @@ describe('process isolation (issue 10)', function () {
   });
 
   it('an extension process does not outlive its host, even inside a runaway statement', async () => {
-    const host = spawn(process.execPath, [join('dist', 'test', 'children', 'host-dies.js'), fixturePath('probe'), data.dir, TEST_CACHE_DIR], {
+    const host = spawn(process.execPath, [join('dist', 'test', 'children', 'host-dies.js'), fixturePath('probe'), fixture.dataDir, TEST_CACHE_DIR], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const line = await new Promise<string>((resolve, reject) => {
@@ -268,7 +254,7 @@ describe('process isolation (issue 10)', function () {
   });
 
   it('worker isolation (row 1, in a child Node process): no abort, the call fails at its deadline, close() returns', async function () {
-    const child = spawn(process.execPath, [join('dist', 'test', 'children', 'worker-deadline.js'), fixturePath('probe'), data.dir, TEST_CACHE_DIR], {
+    const child = spawn(process.execPath, [join('dist', 'test', 'children', 'worker-deadline.js'), fixturePath('probe'), fixture.dataDir, TEST_CACHE_DIR], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

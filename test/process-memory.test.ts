@@ -10,8 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import request from 'supertest';
-import { createApp, defaultOptions, type TestApp } from './apps.js';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture } from './apps.js';
 import { extensionProcesses, statusKib } from './procfs.js';
 
 interface Body {
@@ -29,25 +28,14 @@ const hasPrlimit = (): boolean => {
 };
 
 describe('process isolation: the OS memory cap', function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  let app: TestApp | undefined;
   before(function () {
     if (process.platform !== 'linux' || !hasPrlimit()) this.skip();
-    ext = extensionsDir({ 'bomb.wasm': 'memory-bomb', 'ints.wasm': 'ints', 'trap.wasm': 'trap' });
   });
-  after(() => ext?.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(async () => {
-    await app?.close();
-    app = undefined;
-    data.cleanup();
-  });
-  const post = async (query: string): Promise<Body> => (await request(app!.handler).post('/graphql').send({ query }).expect(200)).body as Body;
+  const fixture = appFixture({ 'bomb.wasm': 'memory-bomb', 'ints.wasm': 'ints', 'trap.wasm': 'trap' });
+  const post = async (query: string): Promise<Body> => (await request(fixture.app.handler).post('/graphql').send({ query }).expect(200)).body as Body;
 
   it('a guest whose memory.grow fails at the process cap, far below memoryMb, gets EXTENSION_PROCESS_MEMORY_LIMIT', async () => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), extensions: { bomb: { limits: { memoryMb: 1024, timeoutMs: 30_000 } } } });
-    await app.host.ready();
+    const app = await fixture.start({ extensions: { bomb: { limits: { memoryMb: 1024, timeoutMs: 30_000 } } } });
     assert.deepEqual((await post('{ bombOk }')).data, { bombOk: 'fine' });
     const [pid] = extensionProcesses('bomb');
     assert.ok(pid, 'the bomb extension runs in its own process');
@@ -71,8 +59,7 @@ describe('process isolation: the OS memory cap', function () {
   });
 
   it('a trap with room left under the cap stays EXTENSION_CRASHED; one at memoryMb stays EXTENSION_MEMORY_LIMIT', async () => {
-    app = createApp('express', ext.dir, { ...defaultOptions(data.dir), extensions: { bomb: { limits: { memoryMb: 64 } } } });
-    await app.host.ready();
+    await fixture.start({ extensions: { bomb: { limits: { memoryMb: 64 } } } });
     const boom = await post('{ boom }');
     assert.equal(boom.errors?.[0]?.extensions?.['code'], 'EXTENSION_CRASHED', JSON.stringify(boom));
     assert.match(boom.errors![0]!.message, /^the extension crashed: .*unreachable/);

@@ -5,21 +5,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { extensionsDir, tempDir } from './helpers.js';
+import { appFixture } from './apps.js';
 import { extensionProcesses, running, waitFor } from './procfs.js';
 
 describe('example apps: SIGTERM', function () {
-  let ext: { dir: string; cleanup: () => void };
-  let data: { dir: string; cleanup: () => void };
-  before(() => (ext = extensionsDir({ 'counter.wasm': 'counter', 'loop.wasm': 'loop' })));
-  after(() => ext.cleanup());
-  beforeEach(() => (data = tempDir()));
-  afterEach(() => data.cleanup());
+  // Directories only: each test's app is a child process started from them.
+  const fixture = appFixture({ 'counter.wasm': 'counter', 'loop.wasm': 'loop' });
 
   for (const app of ['express-app', 'koa-app']) {
     it(`${app} exits with code 0 on SIGTERM during a runaway call, leaving no extension process`, async () => {
       const server = spawn(process.execPath, [join('dist', 'examples', app, 'server.js')], {
-        env: { ...process.env, PORT: '0', EXTENSIONS_DIR: ext.dir, DATA_DIR: data.dir, NODE_ENV: 'production' },
+        env: { ...process.env, PORT: '0', EXTENSIONS_DIR: fixture.extensionsDir, DATA_DIR: fixture.dataDir, NODE_ENV: 'production' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';

@@ -14,7 +14,7 @@ import express from 'express';
 import { forgeExtensions } from '../lib/index.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { fixturePath, TEST_CACHE_DIR, tempDir } from './helpers.js';
-import { gql, serve, usersSchema } from './sql-resolvers-attack-app.js';
+import { gql, serve, usersSchema } from './sql-resolvers-app.js';
 
 describe('SQL resolvers under attack', () => {
   describe('the directive where it does not belong', () => {

@@ -6,70 +6,44 @@
  * statements read and answer; sql-resolvers-attack-load.test.ts: what is refused at load.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import express from 'express';
-import request from 'supertest';
-import { forgeExtensions } from '../lib/index.js';
-import { silentLogger } from '../lib/runtime/logger.js';
-import { extensionsDir, TEST_CACHE_DIR, tempDir } from './helpers.js';
-import { gql, serve, usersSchema } from './sql-resolvers-attack-app.js';
+import { gql, serve, serveProbes } from './sql-resolvers-app.js';
 
 describe('SQL resolvers under attack', () => {
   describe('across extensions', () => {
     it("never hands another extension the columns a SQL resolver's rows carry beyond its type's fields, nor keys from them", async () => {
       // alpha's rows carry a column its Note does not expose (as the contract's own example
       // carries author_id). beta adds a field of that name to alpha's type; gamma keys on it.
-      const ext = extensionsDir({ 'alpha.wasm': 'probe', 'beta.wasm': 'probe', 'gamma.wasm': 'probe' });
-      const data = tempDir();
-      const forge = forgeExtensions(ext.dir, {
-        schema: usersSchema(),
-        dataDir: data.dir,
-        cacheDir: TEST_CACHE_DIR,
-        logger: silentLogger,
-        watch: false,
-        isolation: 'inline',
-        extensions: {
-          alpha: {
-            config: {
-              sdl: 'type Note { id: ID! text: String! } extend type Query { notes: [Note!]! @sql(query: "SELECT id, text, secret FROM notes") }',
-              migrate: "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT, secret TEXT); INSERT INTO notes SELECT 1, 'hi', 'alpha-password' WHERE NOT EXISTS (SELECT 1 FROM notes);",
-            },
-          },
-          beta: {
-            config: {
-              sdl: `type Echo { parent: String }
-                extend type Alpha_Note {
-                  secret: String
-                  echo(text: String): Echo!
-                }`,
-              migrate: 'CREATE TABLE IF NOT EXISTS x (a)',
-              answers: { 'Alpha_Note.secret': 'beta answer' },
-            },
-          },
-          gamma: {
-            config: {
-              sdl: `extend type Alpha_Note { leak: [String] @sql(query: "SELECT value AS k, 'gamma saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret") }`,
-              migrate: 'CREATE TABLE IF NOT EXISTS x (a)',
-            },
-          },
+      const served = await serveProbes({
+        alpha: {
+          sdl: 'type Note { id: ID! text: String! } extend type Query { notes: [Note!]! @sql(query: "SELECT id, text, secret FROM notes") }',
+          migrate: "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT, secret TEXT); INSERT INTO notes SELECT 1, 'hi', 'alpha-password' WHERE NOT EXISTS (SELECT 1 FROM notes);",
+        },
+        beta: {
+          sdl: `type Echo { parent: String }
+            extend type Alpha_Note {
+              secret: String
+              echo(text: String): Echo!
+            }`,
+          migrate: 'CREATE TABLE IF NOT EXISTS x (a)',
+          answers: { 'Alpha_Note.secret': 'beta answer' },
+        },
+        gamma: {
+          sdl: `extend type Alpha_Note { leak: [String] @sql(query: "SELECT value AS k, 'gamma saw ' || value AS v FROM json_each(:keys)", key: "k", parentKey: "secret") }`,
+          migrate: 'CREATE TABLE IF NOT EXISTS x (a)',
         },
       });
-      const app = express().use('/graphql', forge);
       try {
-        await forge.host.ready();
-        assert.deepEqual(forge.host.status().map((s) => s.state), ['ready', 'ready', 'failed']);
-        assert.match(forge.host.status()[2]!.error!, /leak @sql: parentKey "secret" is a field an extension adds to Alpha_Note/);
-        const { data: answer, errors } = await gql(app, '{ notes { text secret echo { parent } } }');
+        assert.deepEqual(served.host.status().map((s) => s.state), ['ready', 'ready', 'failed']);
+        assert.match(served.state('gamma').error!, /leak @sql: parentKey "secret" is a field an extension adds to Alpha_Note/);
+        const { data: answer, errors } = await gql(served.app, '{ notes { text secret echo { parent } } }');
         assert.equal(errors, undefined, JSON.stringify(errors));
         const note = answer!['notes'][0];
         assert.equal(note.secret, 'beta answer', 'what the client sees of the field beta added');
         assert.doesNotMatch(String(note.echo.parent), /alpha-password/, "beta's guest got alpha's hidden column in its parent");
         assert.deepEqual(JSON.parse(note.echo.parent), { id: 1, text: 'hi' });
       } finally {
-        await forge.host.close();
-        ext.cleanup();
-        data.cleanup();
+        await served.close();
       }
     });
   });

@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import express from 'express';
 import request from 'supertest';
-import { forgeExtensions } from '../lib/index.js';
 import { ExtensionLoadError } from '../lib/runtime/errors.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import { loadExtension } from '../lib/runtime/load.js';
-import { extensionsDir, fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
 import { probe } from './probe.js';
+import { serve } from './sql-resolvers-app.js';
 
 const MIGRATION = `CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '[]', author_id INTEGER);
   INSERT INTO notes (text, tags, author_id) SELECT 'a', 'not json', 1 WHERE NOT EXISTS (SELECT 1 FROM notes);`;
@@ -60,36 +59,23 @@ describe('SQL resolvers: refused at load', () => {
   }
 
   it('refuses, at composition, a parentKey the application\'s type lacks; the host and other extensions keep serving', async () => {
-    const ext = extensionsDir({ 'probe.wasm': 'probe', 'counter.wasm': 'counter' });
     const schema = makeExecutableSchema({ typeDefs: 'type User { id: ID! tags: [String!] } type Query { me: User }', resolvers: { Query: { me: () => ({ id: '1' }) } } });
-    const forge = forgeExtensions(ext.dir, {
-      schema,
-      dataDir: data.dir,
-      cacheDir: TEST_CACHE_DIR,
-      logger: silentLogger,
-      watch: false,
-      isolation: 'inline',
-      extensions: {
-        probe: {
-          config: {
-            sdl: `${NOTE} extend type User { notes: [Note!]! @sql(query: "SELECT id, text, author_id FROM notes WHERE author_id IN (SELECT value FROM json_each(:keys))", key: "author_id", parentKey: "uid") }`,
-            migrate: MIGRATION,
-          },
-        },
+    const served = await serve(
+      {
+        sdl: `${NOTE} extend type User { notes: [Note!]! @sql(query: "SELECT id, text, author_id FROM notes WHERE author_id IN (SELECT value FROM json_each(:keys))", key: "author_id", parentKey: "uid") }`,
+        migrate: MIGRATION,
       },
-    });
+      { schema, beside: { 'counter.wasm': 'counter' } },
+    );
     try {
-      await forge.host.ready();
-      const status = forge.host.status().find((s) => s.name === 'probe')!;
+      const status = served.state();
       assert.equal(status.state, 'failed');
       assert.match(status.error!, /User\.notes @sql: parentKey "uid" is not a field of User \(SDL line 1, column \d+\)/);
-      const app = express().use('/graphql', forge);
-      const res = await request(app).post('/graphql').send({ query: '{ me { id } }' }).expect(200);
+      const res = await request(served.app).post('/graphql').send({ query: '{ me { id } }' }).expect(200);
       assert.deepEqual(res.body.data, { me: { id: '1' } });
-      assert.equal(forge.host.status().find((s) => s.name === 'counter')!.state, 'ready');
+      assert.equal(served.state('counter').state, 'ready');
     } finally {
-      await forge.host.close();
-      ext.cleanup();
+      await served.close();
     }
   });
 });

@@ -5,22 +5,12 @@
  * a real SQLite file and real HTTP.
  */
 import assert from 'node:assert/strict';
-import { makeExecutableSchema } from '@graphql-tools/schema';
-import express from 'express';
 import { buildClientSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from 'graphql';
-import request from 'supertest';
-import { forgeExtensions, type ForgeOptions } from '../lib/index.js';
-import { MAX_CALL_FIELDS, type Extension } from '../lib/runtime/extension.js';
-import { silentLogger } from '../lib/runtime/logger.js';
-import type { Isolation } from '../lib/runtime/wire.js';
-import { extensionsDir, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { MAX_CALL_FIELDS } from '../lib/runtime/extension.js';
+import { gql, serve, usersSchema, type Served } from './sql-resolvers-app.js';
 
 /** The application's schema: 40 users, served from memory. */
-const users = Array.from({ length: 40 }, (_, i) => ({ id: String(i + 1), name: `user ${i + 1}`, secret: `token-${i + 1}` }));
-const baseSchema = makeExecutableSchema({
-  typeDefs: 'type User { id: ID! name: String! } type Query { users: [User!]! user(id: ID!): User }',
-  resolvers: { Query: { users: () => users, user: (_: unknown, { id }: { id: string }) => users.find((u) => u.id === id) ?? null } },
-});
+const baseSchema = usersSchema(40);
 
 /** The issue's example: notes with JSON tags, a count, notes of the application's users, a mutation. */
 export const NOTES_SDL = /* GraphQL */ `
@@ -53,49 +43,11 @@ export const NOTES_MIGRATION = `
     SELECT 'note ' || value, CASE WHEN value % 2 = 0 THEN '["even"]' ELSE '["odd","x"]' END, value = 7, value % 20 + 1
     FROM k WHERE NOT EXISTS (SELECT 1 FROM notes);`;
 
-interface App {
-  app: express.Express;
-  probe: () => Extension;
-  close: () => Promise<void>;
-}
-
-async function serve(isolation: Isolation, config: Record<string, unknown>, options: Partial<ForgeOptions> = {}): Promise<App> {
-  const ext = extensionsDir({ 'probe.wasm': 'probe' });
-  const data = tempDir();
-  const forge = forgeExtensions(ext.dir, {
-    schema: baseSchema,
-    dataDir: data.dir,
-    cacheDir: TEST_CACHE_DIR,
-    logger: silentLogger,
-    watch: false,
-    isolation,
-    extensions: { probe: { config } },
-    ...options,
-  });
-  const app = express();
-  app.use('/graphql', forge);
-  await forge.host.ready();
-  return {
-    app,
-    probe: () => forge.host.extension('probe')!,
-    close: async () => {
-      await forge.host.close();
-      ext.cleanup();
-      data.cleanup();
-    },
-  };
-}
-
-async function gql(app: express.Express, query: string, variables?: object) {
-  const res = await request(app).post('/graphql').send({ query, variables }).expect(200);
-  return res.body as { data?: Record<string, any>; errors?: Array<{ message: string; path?: unknown[]; extensions?: { code?: string } }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
 describe('SQL resolvers', () => {
   for (const isolation of ['inline', 'worker', 'process'] as const) {
     describe(`in ${isolation} isolation`, () => {
-      let served: App;
-      before(async () => (served = await serve(isolation, { sdl: NOTES_SDL, migrate: NOTES_MIGRATION })));
+      let served: Served;
+      before(async () => (served = await serve({ sdl: NOTES_SDL, migrate: NOTES_MIGRATION }, { isolation, schema: baseSchema })));
       after(() => served.close());
 
       it('answers lists, scalars, objects, JSON columns and booleans from rows, arguments bound by name', async () => {
@@ -166,8 +118,8 @@ describe('SQL resolvers', () => {
   }
 
   describe('the served schema', () => {
-    let served: App;
-    before(async () => (served = await serve('inline', { sdl: NOTES_SDL, migrate: NOTES_MIGRATION })));
+    let served: Served;
+    before(async () => (served = await serve({ sdl: NOTES_SDL, migrate: NOTES_MIGRATION }, { schema: baseSchema })));
     after(() => served.close());
 
     it('carries no trace of the directive or its SQL (clients never see an extension\'s statements)', async () => {

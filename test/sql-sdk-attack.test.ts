@@ -20,9 +20,9 @@ import type { Extension } from '../lib/runtime/extension.js';
 import { ExtensionLoadError } from '../lib/runtime/errors.js';
 import { loadExtension } from '../lib/runtime/load.js';
 import { silentLogger } from '../lib/runtime/logger.js';
-import { forgeExtensions } from '../lib/index.js';
-import { extensionsDir, fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
 import { probe } from './probe.js';
+import { serve } from './sql-resolvers-app.js';
 
 const CLI = join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 const exec = promisify(execFile);
@@ -239,24 +239,15 @@ describe('SQL resolvers, SDK and CLI attack: load-time checks a newcomer relies 
       'extend type Query { n(a: Int @sql(query: "SELECT 1")): Int }',
       'input Filter { a: Int @sql(query: "SELECT 1") } extend type Query { n(f: Filter): Int }',
     ]) {
-      const ext = extensionsDir({ 'probe.wasm': 'probe' });
-      const forge = forgeExtensions(ext.dir, {
-        dataDir: data.dir,
-        cacheDir: TEST_CACHE_DIR,
-        logger: silentLogger,
-        watch: false,
-        isolation: 'inline',
-        extensions: { probe: { config: { sdl, migrate: 'SELECT 1' } } },
-      });
+      // No application schema: the extension's SDL alone.
+      const served = await serve({ sdl, migrate: 'SELECT 1' }, { schema: undefined });
       try {
-        await forge.host.ready();
-        const status = forge.host.status().find((s) => s.name === 'probe')!;
+        const status = served.state();
         assert.equal(status.state, 'failed', sdl);
         assert.doesNotMatch(status.error!, /Unknown directive "@sql"/, status.error);
         assert.match(status.error!, /@sql.*field/, status.error);
       } finally {
-        await forge.host.close();
-        ext.cleanup();
+        await served.close();
       }
     }
   });
