@@ -10,12 +10,12 @@ import { InstanceCallError, storageFailure } from './instance-call-error.js';
 import type { InstanceSpec } from './instance-spec.js';
 import { NativeGuard } from './native-guard.js';
 import { SqlFieldError } from './sql-fields.js';
-import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
+import type { GuestLogLine, WireCall, WireResult } from './wire.js';
 
 export interface Backend {
   /** Instantiates, runs `init`, `migrate` and returns `get-schema`'s SDL. Rejects with `{ step }`. */
   start(): Promise<string>;
-  resolve(requests: WireRequest[], write: boolean): Promise<WireResult[]>;
+  resolve(call: WireCall): Promise<WireResult[]>;
   close(): Promise<void>;
 }
 
@@ -107,9 +107,9 @@ export class InlineBackend implements Backend {
     return sdl;
   }
 
-  async resolve(requests: WireRequest[], write: boolean): Promise<WireResult[]> {
+  async resolve(call: WireCall): Promise<WireResult[]> {
     if (!this.#started) throw new InstanceCallError({ code: 'EXTENSION_UNAVAILABLE', message: 'the extension is closed' });
-    return this.#started.instance.resolve(requests, write);
+    return this.#started.instance.resolve(call);
   }
 
   async close(): Promise<void> {

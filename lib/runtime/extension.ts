@@ -22,9 +22,9 @@ import { CallQueue, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
-import type { RequestBudget } from './request-budget.js';
+import { answerBudgetOf, type RequestBudget } from './request-budget.js';
 import { statementKey, type SqlField } from './sql-fields.js';
-import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
+import type { AnswerBudget, Isolation, Limits, WireCall, WireRequest, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
 export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES, MAX_CALL_FIELDS } from './call-queue.js';
@@ -226,7 +226,7 @@ export class Extension extends EventEmitter {
     this.stats.calls++;
     let results: WireResult[];
     try {
-      results = await backend.resolve(items.map(withAnswerBudget), job.write);
+      results = await backend.resolve(callOf(items, job.write));
     } catch (e) {
       const failure = e instanceof InstanceCallError ? e.failure : { code: 'EXTENSION_CRASHED' as const, message: String(e) };
       if (failure.storage) this.#storageFault(failure.storage);
@@ -291,15 +291,15 @@ export class Extension extends EventEmitter {
   }
 }
 
-/** Numbers for the budgets of the requests in calls (see `WireRequest.answerBudget`). */
-const budgetIds = new WeakMap<RequestBudget, number>();
-let nextBudgetId = 1;
-
-/** The field's request as sent: with what its request may still receive, when it has a budget. */
-function withAnswerBudget(p: Pending): WireRequest {
-  if (!p.budget) return p.wire;
-  let id = budgetIds.get(p.budget);
-  if (id === undefined) budgetIds.set(p.budget, (id = nextBudgetId++));
-  const { maxAnswerBytes, maxAnswerValues } = p.budget.budgets;
-  return { ...p.wire, answerBudget: { id, maxAnswerBytes, maxAnswerValues, answerBytes: p.budget.answerBytes, answerValues: p.budget.answerValues } };
+/** The call of `items`: their requests, and each HTTP request's answer budget once. */
+function callOf(items: Pending[], write: boolean): WireCall {
+  const budgets: AnswerBudget[] = [];
+  const index = new Map<RequestBudget, number>();
+  const budgetOf = items.map(({ budget }) => {
+    if (!budget) return -1;
+    let k = index.get(budget);
+    if (k === undefined) index.set(budget, (k = budgets.push(answerBudgetOf(budget)) - 1));
+    return k;
+  });
+  return { requests: items.map((p) => p.wire), write, budgets, budgetOf };
 }

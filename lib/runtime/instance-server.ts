@@ -7,13 +7,13 @@ import { startInstance, type BackendSpec } from './backend.js';
 import type { GuestInstance } from './instance.js';
 import { InstanceCallError } from './instance-call-error.js';
 import type { NativeGuard } from './native-guard.js';
-import type { GuestLogLine, WireRequest, WireResult } from './wire.js';
+import type { GuestLogLine, WireCall, WireResult } from './wire.js';
 
 /** Messages the host sends. `spec` comes with `start` where it cannot be handed over at spawn (process). */
 export type InstanceRequest =
   /** `restart`: a fresh instance of a version that started before (init only), with the SDL that start returned. */
   | { id: number; op: 'start'; restart?: { sdl: string }; spec?: unknown }
-  | { id: number; op: 'resolve'; requests: WireRequest[]; write: boolean }
+  | { id: number; op: 'resolve'; call: WireCall }
   | { id: number; op: 'close' };
 
 /** Messages the instance sends. */
@@ -62,7 +62,7 @@ export function serveInstance(
         exit();
       } else {
         if (!instance) throw new InstanceCallError({ code: 'EXTENSION_UNAVAILABLE', message: 'the extension is not started' });
-        const results = instance.resolve(msg.requests, msg.write);
+        const results = instance.resolve(msg.call);
         channel.send({ id: msg.id, results }, transferable(results));
       }
     } catch (e) {

@@ -18,7 +18,7 @@ import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
 import { SqlResolvers } from './sql-resolvers.js';
 import { hostImports } from './host-imports.js';
 import { withinAnswerBudgets } from './request-budget.js';
-import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
+import type { CallFailure, GuestLogLine, WireCall, WireRequest, WireResult } from './wire.js';
 
 /** SpiderMonkey's message when an allocation fails. */
 const OUT_OF_MEMORY = 'out of memory';
@@ -120,10 +120,11 @@ export class GuestInstance {
    * Resolves `requests` in one call (`resolve-field` for one, `resolve-batch` for several).
    * `write` runs it in a transaction (a `Mutation` field): committed only if every result is `ok`.
    */
-  resolve(requests: WireRequest[], write: boolean): WireResult[] {
+  resolve(call: WireCall): WireResult[] {
+    const { requests, write } = call;
     this.#capHit = undefined;
     // Budgets apply before a write commits: an answer the client is refused must not stand.
-    const run = (): WireResult[] => withinAnswerBudgets(this.#spec.name, requests, this.#callResolve(requests));
+    const run = (): WireResult[] => withinAnswerBudgets(this.#spec.name, call, this.#callResolve(requests));
     try {
       let results: WireResult[] = [];
       if (!write) results = this.#inDatabase('read', run);

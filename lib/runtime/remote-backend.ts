@@ -15,7 +15,7 @@
 import { StartError, type Backend } from './backend.js';
 import { InstanceCallError } from './instance-call-error.js';
 import type { InstanceReply, InstanceRequest } from './instance-server.js';
-import type { CallFailure, GuestLogLine, WireRequest, WireResult } from './wire.js';
+import type { CallFailure, GuestLogLine, WireCall, WireResult } from './wire.js';
 
 /**
  * Deadline for a first start (spawn, compile, instantiate, init, migrate, get-schema):
@@ -101,12 +101,12 @@ export class RemoteBackend implements Backend {
     }
   }
 
-  async resolve(requests: WireRequest[], write: boolean): Promise<WireResult[]> {
+  async resolve(call: WireCall): Promise<WireResult[]> {
     if (this.#closed) throw new InstanceCallError({ code: 'EXTENSION_UNAVAILABLE', message: 'the extension is closed' });
     // The previous runner died: start a fresh one.
     if (!this.#runner) this.#restart();
     await this.#ready;
-    return (await this.#send({ id: 0, op: 'resolve', requests, write }, { timeoutMs: this.timeoutMs, message: (ms) => `the call ran longer than ${ms} ms (limits.timeoutMs) and was stopped` })) as WireResult[];
+    return (await this.#send({ id: 0, op: 'resolve', call }, { timeoutMs: this.timeoutMs, message: (ms) => `the call ran longer than ${ms} ms (limits.timeoutMs) and was stopped` })) as WireResult[];
   }
 
   /** A fresh runner that runs `init` only (this version's migrations already ran). */

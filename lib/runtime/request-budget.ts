@@ -6,7 +6,7 @@
  * extension fail with `EXTENSION_REQUEST_BUDGET` without being sent.
  */
 
-import type { JsonText, WireRequest, WireResult } from './wire.js';
+import type { AnswerBudget, JsonText, WireCall, WireResult } from './wire.js';
 
 /** The runtime budgets of one request for one extension. */
 export interface RuntimeBudgets {
@@ -110,22 +110,21 @@ export function countJsonValues(json: JsonText, stopAfter = Infinity): number {
 /**
  * A call's results with the answers (and `err` messages) its requests' budgets do not allow
  * replaced by the refusal (`EXTENSION_REQUEST_BUDGET`), charged in order per budget exactly as
- * the host charges them (see {@link WireRequest.answerBudget}). What each instance applies to a
+ * the host charges them (see {@link WireCall.budgets}); each answer allowed carries the number of
+ * its JSON values (the host charges it without counting again). What each instance applies to a
  * call's results before they leave it; inside a Mutation's transaction, so a refused write rolls
  * back.
  */
-export function withinAnswerBudgets(extension: string, requests: WireRequest[], results: WireResult[]): WireResult[] {
-  let budgets: Map<number, RequestBudget> | undefined;
+export function withinAnswerBudgets(extension: string, call: WireCall, results: WireResult[]): WireResult[] {
+  const budgets = call.budgets.map((limit) => {
+    const budget = new RequestBudget(extension, { maxResolvedFields: Infinity, maxAnswerBytes: limit.maxAnswerBytes, maxAnswerValues: limit.maxAnswerValues });
+    budget.answerBytes = limit.answerBytes;
+    budget.answerValues = limit.answerValues;
+    return budget;
+  });
   return results.map((r, i) => {
-    const limit = requests[i]!.answerBudget;
-    if (!limit) return r;
-    let budget = (budgets ??= new Map()).get(limit.id);
-    if (!budget) {
-      budget = new RequestBudget(extension, { maxResolvedFields: Infinity, maxAnswerBytes: limit.maxAnswerBytes, maxAnswerValues: limit.maxAnswerValues });
-      budget.answerBytes = limit.answerBytes;
-      budget.answerValues = limit.answerValues;
-      budgets.set(limit.id, budget);
-    }
+    const budget = budgets[call.budgetOf[i]!];
+    if (!budget) return r;
     if ('err' in r) {
       const refusal = budget.chargeError(r.err);
       return refusal ? { err: `${refusal}; refused before it left the extension`, code: 'EXTENSION_REQUEST_BUDGET' } : r;
@@ -135,4 +134,10 @@ export function withinAnswerBudgets(extension: string, requests: WireRequest[], 
     // Counted here, so the host charges the same number without counting again.
     return refusal ? { err: `${refusal}; refused before it left the extension`, code: 'EXTENSION_REQUEST_BUDGET' } : { ...r, values: budget.answerValues - before };
   });
+}
+
+/** The answer budget of `budget` as a call carries it (see {@link WireCall.budgets}). */
+export function answerBudgetOf(budget: RequestBudget): AnswerBudget {
+  const { maxAnswerBytes, maxAnswerValues } = budget.budgets;
+  return { maxAnswerBytes, maxAnswerValues, answerBytes: budget.answerBytes, answerValues: budget.answerValues };
 }

@@ -19,13 +19,30 @@ export interface WireRequest {
   arguments: string;
   parent?: string;
   context: string;
-  /**
-   * Its request's answer budget for this extension as the call leaves (`budgets.maxAnswerBytes`,
-   * `maxAnswerValues` and what it used so far), shared by the requests of one call with the same
-   * `id`: the instance applies it to the call's answers before they are sent (and before a
-   * Mutation commits), so answers a request may not receive never cross to the host.
-   */
-  answerBudget?: { id: number; maxAnswerBytes: number; maxAnswerValues: number; answerBytes: number; answerValues: number };
+}
+
+/**
+ * An HTTP request's answer budget for this extension as a call leaves (`budgets.maxAnswerBytes`,
+ * `maxAnswerValues` and what it used so far): the instance applies it to the call's answers
+ * before they are sent (and before a Mutation commits), so answers a request may not receive
+ * never cross to the host.
+ */
+export interface AnswerBudget {
+  maxAnswerBytes: number;
+  maxAnswerValues: number;
+  answerBytes: number;
+  answerValues: number;
+}
+
+/** One call to an instance: `resolve-field` for one request, `resolve-batch` for several. */
+export interface WireCall {
+  requests: WireRequest[];
+  /** A `Mutation` field's call: it runs in one write transaction. */
+  write: boolean;
+  /** The answer budgets of the HTTP requests the call's fields belong to, each once. */
+  budgets: AnswerBudget[];
+  /** For each of `requests`, the index of its budget in `budgets`, or -1 (no budget). */
+  budgetOf: number[];
 }
 
 /**
