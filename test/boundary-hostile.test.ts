@@ -201,6 +201,31 @@ describe('hostile answers at the GraphQL boundary', () => {
     ]);
   });
 
+  it('refuses a scalar\'s value nested more than 1,000 levels (SQLite\'s JSON limit) at its position only, the same on every Node line', async () => {
+    // The response is written with JSON.stringify, whose depth is the engine's stack: 100,000
+    // nested arrays failed the whole request (HTTP 500) on Node 20, 24 and 26 alike.
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    await serve(
+      {
+        probe: {
+          sdl: 'scalar Any type Holder { any: Any } extend type Query { deep: Any atLimit: Any list: [Any] holder: Holder shallow: Any }',
+          answers: { 'Query.shallow': { a: [1, { b: 2 }] } },
+          raw: { 'Query.deep': nested(100_000), 'Query.atLimit': nested(1000), 'Query.list': `[1,${nested(1001)}]`, 'Query.holder': `{"any":${nested(1001)}}` },
+        },
+      }, // 100,000 levels are 100,001 JSON values: above the default request budget, which is not what this test is about.
+      { budgets: { maxAnswerValues: 1_000_000, maxAnswerBytes: 16 * 2 ** 20 } },
+    );
+    const res = await query('{ deep atLimit list holder { any } shallow }');
+    assert.equal(JSON.stringify(res.data.atLimit), nested(1000));
+    assert.deepEqual({ ...res.data, atLimit: undefined }, { deep: null, atLimit: undefined, list: [1, null], holder: { any: null }, shallow: { a: [1, { b: 2 }] } });
+    const refused = "Any cannot represent the extension's value: it is nested more than 1000 levels deep";
+    assert.deepEqual(errorsOf(res), [
+      ['deep', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
+      ['holder.any', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
+      ['list.1', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
+    ]);
+  });
+
   it('keeps an answer\'s "__proto__" key an ordinary property: nothing inherited, nothing polluted', async () => {
     await serve({
       probe: {
