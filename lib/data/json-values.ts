@@ -235,3 +235,29 @@ const encoder = new TextEncoder();
 export function jsonBytes(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
+
+/** A value nested more than `maxDepth` levels: {@link shallowJsonBytes} refused it. */
+export class JsonTooDeepError extends Error {
+  override name = 'JsonTooDeepError';
+  constructor(readonly maxDepth: number) {
+    super(`nested more than ${maxDepth} levels deep`);
+  }
+}
+
+/**
+ * {@link jsonBytes}, for a value nested at most `maxDepth` levels (at most {@link MAX_JSON_DEPTH}
+ * in each of an object's values: `MAX_JSON_DEPTH + 1`); deeper, throws {@link JsonTooDeepError}
+ * on every Node line, whether JSON.stringify overflows its stack first (Node 20 and 24) or
+ * writes it (Node 26). Other errors are JSON.stringify's.
+ */
+export function shallowJsonBytes(value: unknown, maxDepth: number): Uint8Array {
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    if (e instanceof RangeError && valueDepth(value, maxDepth) > maxDepth) throw new JsonTooDeepError(maxDepth);
+    throw e;
+  }
+  if (text !== undefined && jsonTextDepth(text, maxDepth) > maxDepth) throw new JsonTooDeepError(maxDepth);
+  return encoder.encode(text);
+}

@@ -2,7 +2,7 @@
  * Encodes a field request for the wire (JSON as UTF-8 bytes) and checks it against
  * `limits.maxRequestBytes`.
  */
-import { jsonBytes } from '../data/json-values.js';
+import { jsonBytes, JsonTooDeepError, MAX_JSON_DEPTH, shallowJsonBytes } from '../data/json-values.js';
 import { ExtensionCallError } from './errors.js';
 import type { Limits, WireRequest } from './wire.js';
 
@@ -28,17 +28,25 @@ export class FieldEncoder {
 
   /**
    * The request's wire form and its size (arguments + parent + context bytes). Throws a
-   * TypeError for values that are not JSON, an `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
+   * TypeError for values that are not JSON or are nested more than MAX_JSON_DEPTH (1,000) levels
+   * (a client's variable for a custom scalar can be: the same refusal on every Node line), an
+   * `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
    */
   encode(request: EncodedFields): { wire: WireRequest; bytes: number } {
-    let parent: Uint8Array | undefined;
-    let args: Uint8Array;
-    try {
-      args = jsonBytes(request.arguments ?? {});
-      parent = request.parent === undefined ? undefined : jsonBytes(request.parent);
-    } catch (e) {
-      throw new TypeError(`${request.typeName}.${request.fieldName}: the parent or arguments are not JSON-serialisable: ${(e as Error).message}`);
-    }
+    const encoded = (what: 'arguments' | 'parent', value: unknown): Uint8Array => {
+      try {
+        // Both are objects: each of their values may nest MAX_JSON_DEPTH levels.
+        return shallowJsonBytes(value, MAX_JSON_DEPTH + 1);
+      } catch (e) {
+        const why =
+          e instanceof JsonTooDeepError
+            ? `${what === 'arguments' ? "an argument's value" : 'a value in it'} is nested more than ${MAX_JSON_DEPTH} levels deep (the host's limit for JSON, SQLite's own)`
+            : `not JSON-serialisable (${(e as Error).message})`;
+        throw new TypeError(`${request.typeName}.${request.fieldName}: the ${what} cannot be sent to the extension: ${why}`);
+      }
+    };
+    const args = encoded('arguments', request.arguments ?? {});
+    const parent = request.parent === undefined ? undefined : encoded('parent', request.parent);
     const context = this.#contextBytes(request.context ?? EMPTY);
     const size = args.length + (parent?.length ?? 0) + context.length;
     if (size > this.limits.maxRequestBytes) {
