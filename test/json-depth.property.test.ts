@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { jsonTextDepth, MAX_JSON_DEPTH, valueDepth } from '../lib/data/json-values.js';
+import { jsonTextDepth, MAX_JSON_DEPTH, valueDepth } from '../lib/data/json-depth.js';
 
 describe('JSON nesting depth', () => {
   it('is the same measured on the text and on the parsed value, strings with brackets and escapes included', () => {

@@ -2,7 +2,8 @@
  * Encodes a field request for the wire (JSON as UTF-8 bytes) and checks it against
  * `limits.maxRequestBytes`.
  */
-import { jsonBytes, JsonTooDeepError, MAX_JSON_DEPTH, shallowJsonBytes } from '../data/json-values.js';
+import { JsonTooDeepError, MAX_JSON_DEPTH, shallowJsonBytes } from '../data/json-depth.js';
+import { jsonBytes } from '../data/json-values.js';
 import { ExtensionCallError } from './errors.js';
 import type { Limits, WireRequest } from './wire.js';
 

@@ -13,7 +13,8 @@
  * - A root field asked several times with the same arguments in one call runs once.
  */
 import type { ExtensionDatabase } from '../data/database.js';
-import { jsonBytes, jsonTextDepth, MAX_JSON_DEPTH, parseParams, RowsTooLargeError } from '../data/json-values.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../data/json-depth.js';
+import { jsonBytes, parseParams, RowsTooLargeError } from '../data/json-values.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { SqlFieldError, type SqlField } from './sql-fields.js';

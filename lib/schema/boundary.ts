@@ -49,7 +49,7 @@ import {
   type GraphQLOutputType,
   type GraphQLSchema,
 } from 'graphql';
-import { MAX_JSON_DEPTH, valueDepth } from '../data/json-values.js';
+import { MAX_JSON_DEPTH, valueDepth } from '../data/json-depth.js';
 import { ExtensionCallError, messageOf } from '../runtime/errors.js';
 import { convertingTypes } from './converting-types.js';
 import { hasOwn, ownTypename, shown, toPlain } from './plain-values.js';
