@@ -193,6 +193,63 @@ describe('hostile answers at the GraphQL boundary', () => {
     ]);
   });
 
+  it('refuses a scalar\'s value nested more than 1,000 levels (SQLite\'s JSON limit) at its position only, the same on every Node line', async () => {
+    // The response is written with JSON.stringify, whose depth is the engine's stack: 100,000
+    // nested arrays failed the whole request (HTTP 500) on Node 20, 24 and 26 alike.
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    await serve(
+      {
+        probe: {
+          sdl: `scalar Any type Echo { parent: String } type Holder { any: Any echo: Echo }
+            extend type Query { deep: Any atLimit: Any list: [Any] holder: Holder holderAtLimit: Holder shallow: Any }`,
+          answers: { 'Query.shallow': { a: [1, { b: 2 }] } },
+          raw: {
+            'Query.deep': nested(100_000),
+            'Query.atLimit': nested(1000),
+            'Query.list': `[1,${nested(1001)}]`,
+            'Query.holder': `{"any":${nested(5000)}}`,
+            'Query.holderAtLimit': `{"any":${nested(1000)}}`,
+          },
+        },
+      }, // 100,000 levels are 100,001 JSON values: above the default request budget, which is not what this test is about.
+      { budgets: { maxAnswerValues: 1_000_000, maxAnswerBytes: 16 * 2 ** 20 } },
+    );
+    const res = await query('{ deep atLimit list holder { any echo { parent } } holderAtLimit { echo { parent } } shallow }');
+    assert.equal(JSON.stringify(res.data.atLimit), nested(1000));
+    // The holder goes back to the extension as it wrote it (the refused value in it too): within the limit only.
+    assert.deepEqual(JSON.parse(res.data.holderAtLimit.echo.parent), { any: JSON.parse(nested(1000)) });
+    assert.deepEqual(
+      { ...res.data, atLimit: undefined, holderAtLimit: undefined },
+      { deep: null, atLimit: undefined, list: [1, null], holder: { any: null, echo: null }, holderAtLimit: undefined, shallow: { a: [1, { b: 2 }] } },
+    );
+    const refused = "Any cannot represent the extension's value: it is nested more than 1000 levels deep";
+    assert.deepEqual(errorsOf(res), [
+      ['deep', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
+      ['holder.any', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
+      ['holder.echo', "Holder.echo: the parent cannot be sent to the extension: a value in it is nested more than 1000 levels deep (the host's limit for JSON, SQLite's own)", undefined, undefined],
+      ['list.1', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
+    ]);
+  });
+
+  it('refuses a client\'s variable nested more than 1,000 levels for a scalar argument at its field only, the same on every Node line', async () => {
+    // Node 20 and 24 could not write 100,000 levels for the extension ("Maximum call stack size
+    // exceeded"); Node 26 sent them on.
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    await serve({ probe: { sdl: 'scalar Any type Echo { arguments: String } extend type Query { echo(v: Any): Echo }' } });
+    // Written by hand: supertest's JSON.stringify cannot write such a body on every Node line.
+    const body = `{"query":"query($a: Probe_Any, $b: Probe_Any, $c: Probe_Any) { atLimit: echo(v: $a) { arguments } beyond: echo(v: $b) { arguments } far: echo(v: $c) { arguments } }",
+      "variables":{"a":${nested(1000)},"b":${nested(1001)},"c":${nested(100_000)}}}`;
+    const res = (await request(fixture.app.handler).post('/graphql').set('content-type', 'application/json').send(body).expect(200)).body;
+    assert.deepEqual(JSON.parse(res.data.atLimit.arguments), { v: JSON.parse(nested(1000)) });
+    assert.equal(res.data.beyond, null);
+    assert.equal(res.data.far, null);
+    const refused = "Query.echo: the arguments cannot be sent to the extension: an argument's value is nested more than 1000 levels deep (the host's limit for JSON, SQLite's own)";
+    assert.deepEqual(errorsOf(res), [
+      ['beyond', refused, undefined, undefined],
+      ['far', refused, undefined, undefined],
+    ]);
+  });
+
   it('keeps an answer\'s "__proto__" key an ordinary property: nothing inherited, nothing polluted', async () => {
     await serve({
       probe: {

@@ -2,6 +2,7 @@
  * Encodes a field request for the wire (its values as JSON text) and checks its UTF-8 size
  * against `limits.maxRequestBytes`.
  */
+import { JsonTooDeepError, MAX_JSON_DEPTH, shallowJsonText } from '../data/json-depth.js';
 import { ExtensionCallError } from './errors.js';
 import type { Limits, WireRequest } from './wire.js';
 
@@ -27,17 +28,25 @@ export class FieldEncoder {
 
   /**
    * The request's wire form and its size (arguments + parent + context bytes). Throws a
-   * TypeError for values that are not JSON, an `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
+   * TypeError for values that are not JSON or are nested more than MAX_JSON_DEPTH (1,000) levels
+   * (a client's variable for a custom scalar can be: the same refusal on every Node line), an
+   * `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
    */
   encode(request: EncodedFields): { wire: WireRequest; bytes: number } {
-    let parent: string | undefined;
-    let args: string;
-    try {
-      args = jsonText(request.arguments ?? EMPTY);
-      parent = request.parent === undefined ? undefined : jsonText(request.parent);
-    } catch (e) {
-      throw new TypeError(`${request.typeName}.${request.fieldName}: the parent or arguments are not JSON-serialisable: ${(e as Error).message}`);
-    }
+    const encoded = (what: 'arguments' | 'parent', value: unknown): string => {
+      try {
+        // Both are objects: each of their values may nest MAX_JSON_DEPTH levels.
+        return shallowJsonText(value, MAX_JSON_DEPTH + 1);
+      } catch (e) {
+        const why =
+          e instanceof JsonTooDeepError
+            ? `${what === 'arguments' ? "an argument's value" : 'a value in it'} is nested more than ${MAX_JSON_DEPTH} levels deep (the host's limit for JSON, SQLite's own)`
+            : `not JSON-serialisable (${(e as Error).message})`;
+        throw new TypeError(`${request.typeName}.${request.fieldName}: the ${what} cannot be sent to the extension: ${why}`);
+      }
+    };
+    const args = encoded('arguments', request.arguments ?? EMPTY);
+    const parent = request.parent === undefined ? undefined : encoded('parent', request.parent);
     const context = this.#contextText(request.context ?? EMPTY);
     const size = Buffer.byteLength(args) + (parent === undefined ? 0 : Buffer.byteLength(parent)) + context.bytes;
     if (size > this.limits.maxRequestBytes) {
@@ -54,17 +63,11 @@ export class FieldEncoder {
   #contextText(context: object): { text: string; bytes: number } {
     let encoded = this.#contexts.get(context);
     if (!encoded) {
-      const text = jsonText(context);
+      // The application's grant, already checked to be a JSON object (policy.ts).
+      const text = JSON.stringify(context);
       encoded = { text, bytes: Buffer.byteLength(text) };
       this.#contexts.set(context, encoded);
     }
     return encoded;
   }
-}
-
-/** `JSON.stringify`, for a value that must have a JSON text (undefined, a function, a symbol do not: TypeError). */
-function jsonText(value: unknown): string {
-  const text = JSON.stringify(value) as string | undefined;
-  if (text === undefined) throw new TypeError(`${typeof value} is not JSON`);
-  return text;
 }

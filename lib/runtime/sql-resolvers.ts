@@ -13,6 +13,7 @@
  * - A root field asked several times with the same arguments in one call runs once.
  */
 import type { ExtensionDatabase } from '../data/database.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../data/json-depth.js';
 import { jsonBytes, parseParams, RowsTooLargeError } from '../data/json-values.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
@@ -221,13 +222,8 @@ export class SqlResolvers {
         break;
       }
     }
-    try {
-      return { ok: jsonBytes(answer) };
-    } catch (e) {
-      // A json column nested deeper than JSON.stringify can go (RangeError: the call stack).
-      const why = e instanceof RangeError ? `a json column (${field.json.join(', ')}) is nested too deeply` : (e as Error).message;
-      return { err: `the answer cannot be written as JSON: ${why}`, code: 'EXTENSION_BAD_RESPONSE' };
-    }
+    // Rows hold SQLite values and json columns of at most MAX_JSON_DEPTH levels: JSON on every Node line.
+    return { ok: jsonBytes(answer) };
   }
 
   /**
@@ -255,8 +251,16 @@ function asBoolean(value: unknown): unknown {
   return typeof value === 'number' ? value !== 0 : value;
 }
 
+/**
+ * The value of a json column. Text nested more than {@link MAX_JSON_DEPTH} levels is refused as
+ * SQLite's JSON functions refuse it: whether the host could still write it depends on the Node
+ * line (see MAX_JSON_DEPTH), and the answer would be refused on one line and served on another.
+ */
 function parseJsonColumn(name: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
+  if (jsonTextDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new Error(`column "${name}" is declared json but holds JSON nested more than ${MAX_JSON_DEPTH} levels deep (SQLite's own limit for JSON)`);
+  }
   try {
     return JSON.parse(value);
   } catch (e) {

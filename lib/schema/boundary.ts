@@ -22,7 +22,8 @@
  *   schema's types in an answer are converted at once (the application's resolvers read them).
  * - What the boundary refuses becomes an error at that position only ({@link BadAnswerError},
  *   `EXTENSION_BAD_RESPONSE`); an object sent back as a parent carries the refused value as the
- *   extension wrote it. A base object nested too deeply to walk is refused as a whole.
+ *   extension wrote it. A base object nested too deeply to walk is refused as a whole; a leaf's
+ *   value (a custom scalar's JSON) nested more than `MAX_JSON_DEPTH` (1,000) levels is refused.
  *
  * Only a property that is the object's *own* is a field's value: `constructor` or `toString` on
  * `Object.prototype` never is. The five specified scalars (Int, Float, String, Boolean, ID) are
@@ -48,6 +49,7 @@ import {
   type GraphQLOutputType,
   type GraphQLSchema,
 } from 'graphql';
+import { MAX_JSON_DEPTH, valueDepth } from '../data/json-depth.js';
 import { ExtensionCallError, messageOf } from '../runtime/errors.js';
 import { convertingTypes } from './converting-types.js';
 import { hasOwn, ownTypename, shown, toPlain } from './plain-values.js';
@@ -288,6 +290,11 @@ export class Boundary {
 
   #leaf(type: GraphQLLeafType, value: unknown, direction: Direction, peer: Peer): unknown {
     if (direction === 'in') return type.serialize(value);
+    // A scalar's value is written into the response as it is: one nested deeper than the engine
+    // can write would fail the whole response (HTTP 500), at a depth that differs by Node line.
+    if (typeof value === 'object' && value !== null && valueDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      return new BadAnswerError(peer.extension, `${peer.toLocal(type.name)} cannot represent the extension's value: it is nested more than ${MAX_JSON_DEPTH} levels deep`, value);
+    }
     try {
       return type.parseValue(value);
     } catch (e) {
