@@ -18,7 +18,7 @@ import { SqlFieldError, sqlFieldsOf } from './sql-fields.js';
 import { SqlResolvers } from './sql-resolvers.js';
 import { hostImports } from './host-imports.js';
 import { withinAnswerBudgets } from './request-budget.js';
-import type { CallFailure, GuestLogLine, WireCall, WireRequest, WireResult } from './wire.js';
+import type { CallFailure, GuestLogLine, JsonText, WireCall, WireRequest, WireResult } from './wire.js';
 
 /** SpiderMonkey's message when an allocation fails. */
 const OUT_OF_MEMORY = 'out of memory';
@@ -167,7 +167,7 @@ export class GuestInstance {
     sql.resolve(this.#db, (fn) => this.#guard.native(fn), requests, sqlIndices, results, 2 * this.#spec.maxResponseBytes);
     for (const i of sqlIndices) {
       const r = results[i]!;
-      if ('ok' in r) results[i] = this.#checkSize(r.ok as Uint8Array);
+      if ('ok' in r) results[i] = this.#checkSize(r.ok);
     }
     if (guestIndices!.length > 0) {
       const answers = this.#callGuest(this.#ensureInstance(), guestIndices!.map((i) => requests[i]!));
@@ -223,14 +223,15 @@ export class GuestInstance {
     return `the extension ran out of memory at the limit of ${this.#spec.memoryLimitBytes / 2 ** 20} MiB (limits.memoryMb)${step ? ` during ${step}` : ''}`;
   }
 
-  #checkSize(bytes: Uint8Array): WireResult {
-    if (bytes.length > this.#spec.maxResponseBytes) {
+  #checkSize(answer: JsonText): WireResult {
+    const bytes = typeof answer === 'string' ? Buffer.byteLength(answer) : answer.length;
+    if (bytes > this.#spec.maxResponseBytes) {
       return {
-        err: `the answer is ${bytes.length} bytes, above the limit of ${this.#spec.maxResponseBytes} (limits.maxResponseBytes)`,
+        err: `the answer is ${bytes} bytes, above the limit of ${this.#spec.maxResponseBytes} (limits.maxResponseBytes)`,
         code: 'EXTENSION_RESPONSE_TOO_LARGE',
       };
     }
-    return { ok: bytes };
+    return { ok: answer };
   }
 
   /** Runs a lifecycle export: an `err` becomes EXTENSION_ERROR, a trap a crash. */

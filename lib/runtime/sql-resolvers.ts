@@ -14,7 +14,7 @@
  */
 import type { ExtensionDatabase } from '../data/database.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../data/json-depth.js';
-import { jsonBytes, parseParams, RowsTooLargeError } from '../data/json-values.js';
+import { parseParams, RowsTooLargeError } from '../data/json-values.js';
 import { StorageFaultError } from '../data/storage-fault.js';
 import { TransactionStateLost } from '../data/transaction-check.js';
 import { SqlFieldError, statementKey, type SqlField } from './sql-fields.js';
@@ -203,7 +203,7 @@ export class SqlResolvers {
 
   /** The field's answer from its rows, as JSON bytes. */
   #answer(field: SqlField, result: Converted, value: string | undefined): WireResult {
-    if (!('rows' in result)) return { ok: jsonBytes(field.resultType === 'Boolean' ? result.changes > 0 : result.changes) };
+    if (!('rows' in result)) return { ok: JSON.stringify(field.resultType === 'Boolean' ? result.changes > 0 : result.changes) };
     const { rows, bad } = result;
     const badRow = bad && rows.find((row) => bad.has(row));
     if (badRow) return { err: bad.get(badRow)!, code: 'EXTENSION_BAD_RESPONSE' };
@@ -223,7 +223,8 @@ export class SqlResolvers {
       }
     }
     // Rows hold SQLite values and json columns of at most MAX_JSON_DEPTH levels: JSON on every Node line.
-    return { ok: jsonBytes(answer) };
+    // Text, not bytes: every channel carries a string natively, and the host parses it as it is.
+    return { ok: JSON.stringify(answer) };
   }
 
   /**

@@ -46,8 +46,8 @@ export interface WireCall {
 }
 
 /**
- * JSON text: UTF-8 bytes as an instance makes it (a guest's answer, a SQL resolver's rows); a
- * string once it crossed a process channel (see process-channel.ts).
+ * JSON text: UTF-8 bytes as a guest makes it, a string as a SQL resolver does, and any answer once
+ * it crossed a process channel (see process-channel.ts).
  */
 export type JsonText = Uint8Array | string;
 
