@@ -12,7 +12,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { fixturePath } from '../fixtures/build.js';
-import { freshDir, settings, table, WORK } from './common.js';
+import { freshDir, isMain, settings, table, WORK } from './common.js';
 import { SCENARIOS } from './http.js';
 import { copySeed, SHARED_CACHE, seedIssues } from './seed.js';
 import { startServer, type Variant } from './servers.js';
@@ -20,7 +20,7 @@ import { startServer, type Variant } from './servers.js';
 const TICK_US = 1e6 / 100; // USER_HZ
 
 /** CPU time (µs) of `pid` and every process descending from it (children that exited are counted by their parent). */
-function treeCpuUs(pid: number): number {
+export function treeCpuUs(pid: number): number {
   const stats = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
     try {
       const text = readFileSync(`/proc/${d}/stat`, 'utf8');
@@ -38,36 +38,40 @@ function treeCpuUs(pid: number): number {
   return stats.filter((s) => inTree.has(s.pid)).reduce((n, s) => n + s.ticks, 0) * TICK_US;
 }
 
-const requests = Number(process.argv[2] ?? 3000);
-const variants = (settings.variants ?? ['plain', 'process']) as Variant[];
-const scenarios = SCENARIOS.filter((s) => !settings.scenarios || settings.scenarios.includes(s.id.split(':')[0]!));
-const seedFile = await seedIssues();
-const rows: string[][] = [];
-for (const variant of variants) {
-  const dataDir = freshDir('cost', variant);
-  copySeed(seedFile, dataDir);
-  const extDir = join(WORK, 'cost', `${variant}-extensions`);
-  mkdirSync(extDir, { recursive: true });
-  if (variant !== 'plain' && variant !== 'plain-batched' && variant !== 'native') copyFileSync(fixturePath('issues'), join(extDir, 'issues.wasm'));
-  const server = await startServer(variant, [dataDir, extDir, SHARED_CACHE]);
-  const { pid } = server;
-  for (const scenario of scenarios) {
-    const run = (amount: number) =>
-      autocannon({
-        url: `${server.url}`,
-        method: 'POST',
-        connections: settings.connections,
-        amount,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: scenario.query, variables: scenario.variables?.(true) }),
-      });
-    await run(Math.max(500, requests / 2)); // warm-up
-    const before = treeCpuUs(pid);
-    const result = await run(requests);
-    const cpu = (treeCpuUs(pid) - before) / requests;
-    rows.push([scenario.id, variant, String(result.non2xx), String(Math.round(result.requests.average)), String(Math.round(cpu))]);
-    console.error(rows.at(-1)!.join(' | '));
+if (isMain(import.meta.url)) await main();
+
+async function main(): Promise<void> {
+  const requests = Number(process.argv[2] ?? 3000);
+  const variants = (settings.variants ?? ['plain', 'process']) as Variant[];
+  const scenarios = SCENARIOS.filter((s) => !settings.scenarios || settings.scenarios.includes(s.id.split(':')[0]!));
+  const seedFile = await seedIssues();
+  const rows: string[][] = [];
+  for (const variant of variants) {
+    const dataDir = freshDir('cost', variant);
+    copySeed(seedFile, dataDir);
+    const extDir = join(WORK, 'cost', `${variant}-extensions`);
+    mkdirSync(extDir, { recursive: true });
+    if (variant !== 'plain' && variant !== 'plain-batched' && variant !== 'native') copyFileSync(fixturePath('issues'), join(extDir, 'issues.wasm'));
+    const server = await startServer(variant, [dataDir, extDir, SHARED_CACHE]);
+    const { pid } = server;
+    for (const scenario of scenarios) {
+      const run = (amount: number) =>
+        autocannon({
+          url: `${server.url}`,
+          method: 'POST',
+          connections: settings.connections,
+          amount,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: scenario.query, variables: scenario.variables?.(true) }),
+        });
+      await run(Math.max(500, requests / 2)); // warm-up
+      const before = treeCpuUs(pid);
+      const result = await run(requests);
+      const cpu = (treeCpuUs(pid) - before) / requests;
+      rows.push([scenario.id, variant, String(result.non2xx), String(Math.round(result.requests.average)), String(Math.round(cpu))]);
+      console.error(rows.at(-1)!.join(' | '));
+    }
+    await server.close();
   }
-  await server.close();
+  console.log(table(['scenario', 'variant', 'non-2xx', 'req/s', 'CPU µs/req (server + its processes)'], rows));
 }
-console.log(table(['scenario', 'variant', 'non-2xx', 'req/s', 'CPU µs/req (server + its processes)'], rows));
