@@ -6,8 +6,8 @@
 /**
  * The deepest nesting of arrays and objects the host takes in a JSON value that crosses as a
  * whole (a `json` column of a SQL resolver, a scalar's value in an extension's answer, an
- * argument's value or a value in a parent sent to an extension): 1,000
- * levels, SQLite's own limit for its JSON functions (JSON_MAX_DEPTH: `json()` of 1,001 nested
+ * argument's value, a value in a parent sent to an extension, the application's context
+ * grant): 1,000 levels, SQLite's own limit for its JSON functions (JSON_MAX_DEPTH: `json()` of 1,001 nested
  * arrays is "malformed JSON"). A fixed number because the engine's stack is not one: Node 26
  * writes 100,000 nested arrays with JSON.stringify where Node 20 and 24 overflow (RangeError),
  * and the response holding such a value overflows on every line, failing the whole request.

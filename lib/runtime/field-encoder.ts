@@ -8,6 +8,21 @@ import type { Limits, WireRequest } from './wire.js';
 
 const EMPTY = Object.freeze({});
 
+/**
+ * An unpaired UTF-16 surrogate in JSON text as JSON.stringify writes it: `\ud800` (the only
+ * character it escapes so; a pair is written as is), not itself an escaped backslash (`\\ud800`
+ * is the six characters). UTF-8 cannot carry one: the guest's bytes and SQLite's text would
+ * hold U+FFFD in its place, silently.
+ */
+const UNPAIRED_SURROGATE = /(?<!\\)(?:\\\\)*\\u(d[89a-f][0-9a-f]{2})/;
+
+/** An argument's string that is not Unicode text: {@link FieldEncoder.encode} refuses it. */
+class UnpairedSurrogateError extends Error {
+  constructor(readonly escape: string) {
+    super(`unpaired surrogate \\u${escape}`);
+  }
+}
+
 /** What is encoded of a `FieldRequest` (see extension.ts, which documents each field). */
 interface EncodedFields {
   typeName: string;
@@ -29,19 +44,26 @@ export class FieldEncoder {
   /**
    * The request's wire form and its size (arguments + parent + context bytes). Throws a
    * TypeError for values that are not JSON or are nested more than MAX_JSON_DEPTH (1,000) levels
-   * (a client's variable for a custom scalar can be: the same refusal on every Node line), an
+   * (a client's variable for a custom scalar can be: the same refusal on every Node line), for
+   * arguments holding an unpaired UTF-16 surrogate (a client's JSON variable can), an
    * `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
    */
   encode(request: EncodedFields): { wire: WireRequest; bytes: number } {
     const encoded = (what: 'arguments' | 'parent', value: unknown): string => {
       try {
         // Both are objects: each of their values may nest MAX_JSON_DEPTH levels.
-        return shallowJsonText(value, MAX_JSON_DEPTH + 1);
+        const text = shallowJsonText(value, MAX_JSON_DEPTH + 1);
+        // A client's string (GraphQL's parser refuses the same in a literal; JSON variables carry it).
+        const unpaired = what === 'arguments' && text.includes('\\ud') ? UNPAIRED_SURROGATE.exec(text) : null;
+        if (unpaired) throw new UnpairedSurrogateError(unpaired[1]!);
+        return text;
       } catch (e) {
         const why =
           e instanceof JsonTooDeepError
             ? `${what === 'arguments' ? "an argument's value" : 'a value in it'} is nested more than ${MAX_JSON_DEPTH} levels deep (the host's limit for JSON, SQLite's own)`
-            : `not JSON-serialisable (${(e as Error).message})`;
+            : e instanceof UnpairedSurrogateError
+              ? `an argument's value holds an unpaired UTF-16 surrogate (\\u${e.escape}): it is not Unicode text, and UTF-8 (the extension's JSON, SQLite's text) would hold U+FFFD in its place`
+              : `not JSON-serialisable (${(e as Error).message})`;
         throw new TypeError(`${request.typeName}.${request.fieldName}: the ${what} cannot be sent to the extension: ${why}`);
       }
     };

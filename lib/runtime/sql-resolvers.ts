@@ -11,6 +11,7 @@
  *   arguments: `:keys` is the JSON array of their keys, and each row goes to the parents whose
  *   key has the same text as its key column (`1` and `"1"` match).
  * - A root field asked several times with the same arguments in one call runs once.
+ * - Fields that get the same rows share one answer (one JSON text, not one per field).
  */
 import type { ExtensionDatabase } from '../data/database.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '../data/json-depth.js';
@@ -129,7 +130,7 @@ export class SqlResolvers {
         if (e instanceof StorageFaultError || e instanceof TransactionStateLost || !(e instanceof Error)) throw e;
         const failure: WireResult =
           e instanceof RowsTooLargeError
-            ? { err: `${e.message}: this call's answers may take at most ${maxCallBytes} bytes (2 x limits.maxResponseBytes); ask for fewer rows or fields at once`, code: 'EXTENSION_RESPONSE_TOO_LARGE' }
+            ? { err: `${e.message}: this call's answers may take at most ${maxCallBytes} bytes (2 x limits.maxResponseBytes); ask for fewer rows or fields at once`, code: 'EXTENSION_RESPONSE_TOO_LARGE', callBytes: true }
             : // A trigger's RAISE(ABORT, '...') is the author's own message for clients: as it is.
               { err: (e as { code?: string }).code === 'SQLITE_CONSTRAINT_TRIGGER' ? e.message : `${field.typeName}.${field.fieldName}: ${e.message}`, code: 'EXTENSION_ERROR' };
         for (const i of members) results[i] = failure;
@@ -165,8 +166,13 @@ export class SqlResolvers {
     }
     const value = this.#valueColumnOf(db, native, field);
     const bad = 'bad' in converted ? converted.bad : undefined;
+    // Parents with the same key share one answer, made once: a call's answers then take no more
+    // than its rows (the call's bytes bound those), however many of its parents share a key.
+    const answers = new Map<string | undefined, WireResult>();
     for (const [i, key] of keyOf) {
-      results[i] = this.#answer(field, { rows: (key !== undefined && rowsByKey.get(key)) || [], bad }, value);
+      let answer = answers.get(key);
+      if (!answer) answers.set(key, (answer = this.#answer(field, { rows: (key !== undefined && rowsByKey.get(key)) || [], bad }, value)));
+      results[i] = answer;
     }
   }
 
@@ -176,7 +182,8 @@ export class SqlResolvers {
     if (Array.isArray(params)) throw new Error('arguments must be an object');
     if (keys !== undefined) params['keys'] = keys;
     // Every name binds: an argument the request lacks is NULL (better-sqlite3 refuses a missing one).
-    for (const name of field.arguments) if (!(name in params)) params[name] = null;
+    // Own properties only: `constructor` or `toString` are in every object.
+    for (const name of field.arguments) if (!Object.hasOwn(params, name)) params[name] = null;
     const result = native(() => db.run(field.query, params, budget.left));
     if ('rows' in result) budget.left -= result.bytes ?? 0;
     return result;

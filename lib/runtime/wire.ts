@@ -54,8 +54,10 @@ export type JsonText = Uint8Array | string;
 /**
  * One answer: the extension's JSON, or why there is none. `values`: its JSON values, when the
  * instance counted them for the request's answer budget (the host then need not count again).
+ * `callBytes`: a SQL resolver's field refused by the bytes its call's statements share (not by
+ * its own size): what other fields of the call read first may have spent them.
  */
-export type WireResult = { ok: JsonText; values?: number } | { err: string; code: ExtensionErrorCode };
+export type WireResult = { ok: JsonText; values?: number } | { err: string; code: ExtensionErrorCode; callBytes?: true };
 
 /** A whole call failed (trap, memory, timeout): every request in it gets this error. */
 export interface CallFailure {

@@ -8,6 +8,7 @@
  * receive and hand it to another client; a credential (an `Authorization` header, a session
  * token) must only go to an extension that needs it.
  */
+import { MAX_JSON_DEPTH, shallowJsonText } from '../data/json-depth.js';
 import { ExtensionCallError } from '../runtime/errors.js';
 import { DEFAULT_REQUEST_BUDGETS, type RequestBudgets } from './budget.js';
 
@@ -86,7 +87,9 @@ function checkedGrant(value: unknown): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || typeof (value as { then?: unknown }).then === 'function') {
     throw new TypeError(`an extensions.<name>.context grant must give a plain object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof (value as { then?: unknown })?.then === 'function' ? 'a promise' : typeof value}`);
   }
-  JSON.stringify(value); // throws for a BigInt or a cycle, before any extension is called
+  // Throws for a BigInt, a cycle, or a value nested more than MAX_JSON_DEPTH levels (as arguments
+  // and parents are refused: the same on every Node line), before any extension is called.
+  shallowJsonText(value, MAX_JSON_DEPTH + 1);
   return value as Record<string, unknown>;
 }
 
