@@ -4,8 +4,8 @@
  * bounded amount of work and no request waits for all of another's calls; each write goes alone.
  */
 import type { ExtensionCallError } from './errors.js';
-import type { RequestBudget } from './request-budget.js';
-import type { WireRequest } from './wire.js';
+import { answerBudgetOf, type RequestBudget } from './request-budget.js';
+import type { AnswerBudget, WireCall, WireRequest } from './wire.js';
 
 /**
  * Most units of work one call carries; more wait for the next call. A unit is a field the guest
@@ -161,4 +161,17 @@ export function byRequest(items: Pending[]): Pending[][] {
 /** A call of `items` of its own, run before anything else queued and never split again. */
 export function retryJob(items: Pending[]): Job {
   return { write: false, items, bytes: items.reduce((n, p) => n + p.bytes, 0), retry: true };
+}
+
+/** The call of `items`: their requests, and each HTTP request's answer budget once. */
+export function callOf(items: Pending[], write: boolean): WireCall {
+  const budgets: AnswerBudget[] = [];
+  const index = new Map<RequestBudget, number>();
+  const budgetOf = items.map(({ budget }) => {
+    if (!budget) return -1;
+    let k = index.get(budget);
+    if (k === undefined) index.set(budget, (k = budgets.push(answerBudgetOf(budget)) - 1));
+    return k;
+  });
+  return { requests: items.map((p) => p.wire), write, budgets, budgetOf };
 }

@@ -18,13 +18,13 @@ import type { StorageFault } from '../data/storage-fault.js';
 import { settleResults, type FieldErrors } from './answer-delivery.js';
 import type { Backend } from './backend.js';
 import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOverLimit, isOwnFailure } from './breaker.js';
-import { byRequest, CallQueue, retryJob, type Job, type Pending } from './call-queue.js';
+import { byRequest, CallQueue, callOf, retryJob, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
-import { answerBudgetOf, type RequestBudget } from './request-budget.js';
+import type { RequestBudget } from './request-budget.js';
 import { statementKey, type SqlField } from './sql-fields.js';
-import type { AnswerBudget, Isolation, Limits, WireCall, WireRequest, WireResult } from './wire.js';
+import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
 export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES, MAX_CALL_FIELDS } from './call-queue.js';
@@ -302,17 +302,4 @@ export class Extension extends EventEmitter {
   #error(code: ExtensionErrorCode, message: string): ExtensionCallError {
     return new ExtensionCallError(code, this.name, message);
   }
-}
-
-/** The call of `items`: their requests, and each HTTP request's answer budget once. */
-function callOf(items: Pending[], write: boolean): WireCall {
-  const budgets: AnswerBudget[] = [];
-  const index = new Map<RequestBudget, number>();
-  const budgetOf = items.map(({ budget }) => {
-    if (!budget) return -1;
-    let k = index.get(budget);
-    if (k === undefined) index.set(budget, (k = budgets.push(answerBudgetOf(budget)) - 1));
-    return k;
-  });
-  return { requests: items.map((p) => p.wire), write, budgets, budgetOf };
 }
