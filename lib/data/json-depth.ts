@@ -52,7 +52,7 @@ export function valueDepth(value: unknown, stopAfter = Infinity): number {
   return deepest;
 }
 
-/** A value nested more than `maxDepth` levels: {@link shallowJsonBytes} refused it. */
+/** A value nested more than `maxDepth` levels: {@link shallowJsonText} refused it. */
 export class JsonTooDeepError extends Error {
   override name = 'JsonTooDeepError';
   constructor(readonly maxDepth: number) {

@@ -208,7 +208,7 @@ export class SqlResolvers {
     return bad ? { rows: result.rows, bad } : { rows: result.rows };
   }
 
-  /** The field's answer from its rows, as JSON bytes. */
+  /** The field's answer from its rows, as JSON text. */
   #answer(field: SqlField, result: Converted, value: string | undefined): WireResult {
     if (!('rows' in result)) return { ok: JSON.stringify(field.resultType === 'Boolean' ? result.changes > 0 : result.changes) };
     const { rows, bad } = result;
