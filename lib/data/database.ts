@@ -144,6 +144,18 @@ export class ExtensionDatabase {
    */
   write<T>(fn: () => T): T {
     if (this.#writing) return fn();
+    const result = this.writeUncommitted(fn);
+    this.commit();
+    return result;
+  }
+
+  /**
+   * Like {@link write}, but a transaction that `fn` leaves fit to commit stays open: {@link commit}
+   * ends it, {@link rollback} or {@link close} discards it. Until then every call joins it. Used
+   * for `migrate`: a new version's migration stands only once the host accepts the version.
+   */
+  writeUncommitted<T>(fn: () => T): T {
+    if (this.#writing) return fn();
     if (this.#faults.corrupt) throw new StorageFaultError(this.#faults.corrupt);
     this.#db.pragma('query_only = OFF');
     this.#writing = true;
@@ -151,19 +163,46 @@ export class ExtensionDatabase {
     try {
       this.#sqlite(() => this.#db.exec('BEGIN IMMEDIATE'));
       const result = fn();
-      if (this.#faults.last) throw new StorageFaultError(this.#faults.last);
-      if (!this.#db.inTransaction) {
-        throw new TransactionStateLost("the host's transaction ended during the call; the call failed");
-      }
-      this.#sqlite(() => this.#db.exec('COMMIT'));
+      this.#assertCommittable();
       return result;
     } catch (e) {
-      if (this.#db.inTransaction) this.#rollback();
+      this.rollback();
       throw e;
-    } finally {
-      this.#writing = false;
-      this.#db.pragma('query_only = ON');
     }
+  }
+
+  /**
+   * Commits the transaction {@link writeUncommitted} left open (nothing if none is). Throws
+   * {@link StorageFaultError} or {@link TransactionStateLost}, the transaction rolled back.
+   */
+  commit(): void {
+    if (!this.#writing) return;
+    try {
+      this.#assertCommittable();
+      this.#sqlite(() => this.#db.exec('COMMIT'));
+    } catch (e) {
+      this.rollback();
+      throw e;
+    }
+    this.#endWrite();
+  }
+
+  /** Rolls back the transaction {@link writeUncommitted} left open (nothing if none is). */
+  rollback(): void {
+    if (!this.#writing) return;
+    if (this.#db.inTransaction) this.#rollback();
+    this.#endWrite();
+  }
+
+  /** A storage fault since the transaction began, or a transaction no longer open, forbids the commit. */
+  #assertCommittable(): void {
+    if (this.#faults.last) throw new StorageFaultError(this.#faults.last);
+    if (!this.#db.inTransaction) throw new TransactionStateLost("the host's transaction ended during the call; the call failed");
+  }
+
+  #endWrite(): void {
+    this.#writing = false;
+    this.#db.pragma('query_only = ON');
   }
 
   /**

@@ -23,7 +23,7 @@ import { composeSchema } from '../schema/compose.js';
 import { changeOf, extensionFiles, isGone, type FileChange } from './file-change.js';
 import { lockedRetryDelayMs } from './locked-retry.js';
 import { extensionLoadOptions, extensionPolicy, resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
-import { recompose, type Rejection } from './recompose.js';
+import { recomposeCommitted, type Rejection } from './recompose.js';
 import { SnapshotTracker, type Snapshot } from './snapshots.js';
 import { statusOf, type Entry, type ExtensionEvent, type ExtensionStatus } from './status.js';
 import { watchExtensions } from './watcher.js';
@@ -150,13 +150,13 @@ export class ExtensionHost extends EventEmitter {
     const loaded = await Promise.all(changes.map((c) => c?.kind === 'load' && this.#load(c.file, c.bytes, c.version)));
     const removed = changes.flatMap((c) => (c?.kind === 'remove' ? [c.name] : []));
     const incoming = loaded.filter((x): x is Extension => x instanceof Object);
-    if (incoming.length > 0 || removed.length > 0) this.#swap(incoming, removed);
+    if (incoming.length > 0 || removed.length > 0) await this.#swap(incoming, removed);
   }
 
   /** Loads the given files' bytes (skipping those unread) and swaps them in together. */
   async #loadAndSwap(files: ReadonlyArray<readonly [string, Uint8Array | undefined]>): Promise<void> {
     const loaded = await Promise.all(files.map(async ([file, bytes]) => bytes && this.#load(file, bytes, await sha256Hex(bytes))));
-    this.#swap(loaded.filter((x): x is Extension => x !== undefined), []);
+    await this.#swap(loaded.filter((x): x is Extension => x !== undefined), []);
   }
 
   /**
@@ -194,10 +194,10 @@ export class ExtensionHost extends EventEmitter {
   /** A watched file was added, changed or removed: load the new version or unload the old. */
   async #fileChanged(file: string): Promise<void> {
     const change = await this.#changeOf(file);
-    if (change?.kind === 'remove') this.#swap([], [change.name]);
+    if (change?.kind === 'remove') await this.#swap([], [change.name]);
     if (change?.kind !== 'load') return;
     const ext = await this.#load(file, change.bytes, change.version);
-    if (ext) this.#swap([ext], []);
+    if (ext) await this.#swap([ext], []);
   }
 
   /** What `file` as it is now asks for ({@link changeOf}). */
@@ -238,11 +238,12 @@ export class ExtensionHost extends EventEmitter {
   }
 
   /**
-   * Composes the schema with `incoming` (new versions) and without `removed`
-   * ({@link recompose}), swaps the snapshot, then records what changed.
+   * Composes the schema with `incoming` (new versions) and without `removed`, commits the
+   * migrations of the new versions it accepts ({@link recomposeCommitted}), swaps the snapshot,
+   * then records what changed.
    */
-  #swap(incoming: Extension[], removed: string[]): void {
-    const change = recompose({
+  async #swap(incoming: Extension[], removed: string[]): Promise<void> {
+    const { change, failed } = await recomposeCommitted({
       base: this.#options.schema,
       serving: [...this.#entries.values()].flatMap((e) => (e.active ? [e.active.ext] : [])),
       incoming,
@@ -264,6 +265,7 @@ export class ExtensionHost extends EventEmitter {
       void ext.close(); // never served
     }
     for (const [ext, rejection] of change.stopped) composeError(ext, rejection);
+    for (const [ext, error] of failed) this.#failed(this.#entries.get(ext.name)!, ext.version, error);
     for (const ext of change.started) {
       const entry = this.#entries.get(ext.name)!;
       const previous = entry.active?.ext;

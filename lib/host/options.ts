@@ -207,7 +207,8 @@ export function extensionPolicy(options: ResolvedHostOptions, name: string): Ext
 
 /**
  * How extension `name` is loaded (`loadExtension`'s options): its `extensions.<name>` settings
- * over the host's. `signal` aborts the load (the host closing).
+ * over the host's. `signal` aborts the load (the host closing). The migration waits for the
+ * host to accept the version (`holdMigration`): a version refused at composition leaves none.
  */
 export function extensionLoadOptions(options: ResolvedHostOptions, name: string, signal: AbortSignal): LoadExtensionOptions {
   const settings = options.extensions[name] ?? {};
@@ -221,5 +222,6 @@ export function extensionLoadOptions(options: ResolvedHostOptions, name: string,
     workers: settings.workers ?? options.workers,
     logger: options.logger,
     signal,
+    holdMigration: true,
   };
 }

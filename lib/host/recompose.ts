@@ -5,7 +5,8 @@
  * Serving extensions are listed first and new versions after them (each group by name), so a
  * newcomer that clashes with a serving extension is the one refused; composition then orders
  * them by dependency (lib/schema/order.ts). A refused new version leaves its previous version
- * in the schema: the set is composed again without it.
+ * in the schema: the set is composed again without it. A new version's migration is committed
+ * only once it is accepted ({@link recomposeCommitted}): a refused one leaves none behind.
  */
 import type { GraphQLSchema } from 'graphql';
 import type { Extension } from '../runtime/extension.js';
@@ -88,4 +89,22 @@ export function recompose(input: RecomposeInput): Recomposition {
     stopped: new Map(established.filter((ext) => rejected.has(ext.name)).map((ext) => [ext, rejected.get(ext.name)!])),
     defined: new Set(composition.accepted.filter((a) => started.has(a.name)).flatMap((a) => [...a.ownTypes.values()])),
   };
+}
+
+/**
+ * {@link recompose}, then commits the migrations of the versions that start serving (loaded with
+ * `holdMigration`; until then nothing they migrated stands). A version whose commit fails is in
+ * `failed` with its `ExtensionLoadError` (step `migrate`; it closed itself), and the set is
+ * composed again without it: its previous version keeps serving. (A commit fails only for a
+ * storage fault; a version that used a type only the failed one defined is then refused after
+ * its own commit, and its migration stays.)
+ */
+export async function recomposeCommitted(input: RecomposeInput): Promise<{ change: Recomposition; failed: Map<Extension, Error> }> {
+  const failed = new Map<Extension, Error>();
+  for (;;) {
+    const change = recompose({ ...input, incoming: input.incoming.filter((ext) => !failed.has(ext)) });
+    const commits = await Promise.allSettled(change.started.map((ext) => ext.commitMigration()));
+    commits.forEach((c, i) => c.status === 'rejected' && failed.set(change.started[i]!, c.reason as Error));
+    if (commits.every((c) => c.status === 'fulfilled')) return { change, failed };
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * Where an instance runs. Every backend keeps the same promise: `start` brings an instance up
- * (instantiate, init, and for a new version migrate + get-schema), `resolve` makes one call, and
- * a failed call rejects with a {@link CallFailure}-carrying {@link InstanceCallError}.
+ * (instantiate, init, and for a new version migrate + get-schema, its migration left
+ * uncommitted), `commit` makes that migration stand, `resolve` makes one call, and a failed call
+ * rejects with a {@link CallFailure}-carrying {@link InstanceCallError}.
  */
 import { ExtensionDatabase } from '../data/database.js';
 import { StorageFaultError } from '../data/storage-fault.js';
@@ -13,8 +14,17 @@ import { SqlFieldError } from './sql-fields.js';
 import type { GuestLogLine, WireCall, WireResult } from './wire.js';
 
 export interface Backend {
-  /** Instantiates, runs `init`, `migrate` and returns `get-schema`'s SDL. Rejects with `{ step }`. */
+  /**
+   * Instantiates, runs `init`, `migrate` and returns `get-schema`'s SDL. Rejects with a
+   * {@link StartError}. The migration's transaction stays open (the database's write lock held)
+   * until {@link commit}; {@link close} rolls it back.
+   */
   start(): Promise<string>;
+  /**
+   * Commits the migration `start` left open; nothing to do for an instance that did not migrate.
+   * Rejects with a {@link StartError} (step `migrate`), the migration rolled back.
+   */
+  commit(): Promise<void>;
   resolve(call: WireCall): Promise<WireResult[]>;
   close(): Promise<void>;
 }
@@ -69,8 +79,9 @@ export async function startInstance(
     }
     step = 'migrate';
     let sdl = '';
-    // Inside migrate's transaction: a version refused for its schema or its SQL resolvers
-    // leaves the database as the version serving now needs it.
+    // Inside migrate's transaction, left open until the host accepts the version: a version
+    // refused for its schema, its SQL resolvers or at composition leaves the database as the
+    // version serving now needs it.
     instance.migrate(() => {
       step = 'get-schema';
       sdl = instance.getSchema();
@@ -81,6 +92,15 @@ export async function startInstance(
   } catch (e) {
     guard.native(() => db.close());
     throw new StartError(step, callFailure(e));
+  }
+}
+
+/** Commits what `start` left open on `instance` (see {@link Backend.commit}); the one way every backend does. */
+export function commitStarted(instance: GuestInstance | undefined): void {
+  try {
+    instance?.commitMigration();
+  } catch (e) {
+    throw new StartError('migrate', callFailure(e));
   }
 }
 
@@ -105,6 +125,10 @@ export class InlineBackend implements Backend {
     const { instance, db, sdl } = await startInstance(this.spec, this.log);
     this.#started = { instance, db };
     return sdl;
+  }
+
+  async commit(): Promise<void> {
+    commitStarted(this.#started?.instance);
   }
 
   async resolve(call: WireCall): Promise<WireResult[]> {

@@ -82,6 +82,8 @@ export interface ExtensionParts {
   backends: Backend[];
   /** The SQL resolvers its SDL declares, by `Type.field` (see sql-fields.ts). @default none */
   sqlFields?: ReadonlyMap<string, SqlField>;
+  /** Commits the migration its start left open (see {@link Extension.commitMigration}). @default nothing to commit */
+  commit?: () => Promise<void>;
 }
 
 /**
@@ -116,6 +118,8 @@ export class Extension extends EventEmitter {
   readonly #idle: Backend[];
   readonly #queue = new CallQueue();
   #flushScheduled = false;
+  /** Set until the migration its start left open is committed: calls are refused meanwhile. */
+  #commit: (() => Promise<void>) | undefined;
   #state: ExtensionState = 'ready';
   #stateReason: string | undefined;
   readonly #breaker = new CircuitBreaker();
@@ -135,6 +139,18 @@ export class Extension extends EventEmitter {
     this.#backends = parts.backends;
     this.#idle = [...parts.backends].reverse();
     this.#encoder = new FieldEncoder(parts.name, parts.limits);
+    this.#commit = parts.commit;
+  }
+
+  /**
+   * @internal Makes this version's migration stand (see `LoadExtensionOptions.holdMigration`);
+   * until then calls fail with `EXTENSION_UNAVAILABLE`. Rejects with an `ExtensionLoadError`
+   * (step `migrate`), the extension closed and its migration rolled back.
+   */
+  async commitMigration(): Promise<void> {
+    const commit = this.#commit;
+    await commit?.();
+    this.#commit = undefined;
   }
 
   /** `'failed'` while the circuit breaker is open; `'closed'` after {@link close}. */
@@ -172,6 +188,7 @@ export class Extension extends EventEmitter {
 
   #enqueue(request: FieldRequest, write: boolean, resolve: (v: unknown) => void, reject: (e: ExtensionCallError) => void): void {
     const state = this.state;
+    if (this.#commit && state === 'ready') return reject(this.#error('EXTENSION_UNAVAILABLE', `extension "${this.name}" is not accepted yet: its migration is not committed`));
     if (state !== 'ready') {
       return reject(this.#error('EXTENSION_UNAVAILABLE', `extension "${this.name}" is ${state}: ${this.#stateReason}`));
     }

@@ -3,7 +3,7 @@
  * both the worker thread (`isolation: 'worker'`) and the child process (`'process'`). It owns
  * the instance and its database connection and answers the host's messages one at a time.
  */
-import { startInstance, type BackendSpec } from './backend.js';
+import { commitStarted, startInstance, type BackendSpec } from './backend.js';
 import type { GuestInstance } from './instance.js';
 import { InstanceCallError } from './instance-call-error.js';
 import type { NativeGuard } from './native-guard.js';
@@ -13,6 +13,8 @@ import type { GuestLogLine, WireCall, WireResult } from './wire.js';
 export type InstanceRequest =
   /** `restart`: a fresh instance of a version that started before (init only), with the SDL that start returned. */
   | { id: number; op: 'start'; restart?: { sdl: string }; spec?: unknown }
+  /** Commits the migration `start` left open (see `Backend.commit`). */
+  | { id: number; op: 'commit' }
   | { id: number; op: 'resolve'; call: WireCall }
   | { id: number; op: 'close' };
 
@@ -20,7 +22,7 @@ export type InstanceRequest =
 export type InstanceReply =
   /** `resolve`: the call's results, one per request. */
   | { id: number; results: WireResult[] }
-  /** `start` (the SDL), `close`. */
+  /** `start` (the SDL), `commit`, `close`. */
   | { id: number; ok: unknown }
   | { id: number; failure: InstanceCallError['failure']; step?: string }
   /** `start`: the host's share (spawn, compile, open the database) is done; guest code runs from here. */
@@ -56,6 +58,9 @@ export function serveInstance(
         started = await startInstance(spec, log, msg.restart, guard);
         instance = started.instance;
         channel.send({ id: msg.id, ok: started.sdl });
+      } else if (msg.op === 'commit') {
+        guard.native(() => commitStarted(instance));
+        channel.send({ id: msg.id, ok: null });
       } else if (msg.op === 'close') {
         if (started) guard.native(() => started!.db.close());
         channel.send({ id: msg.id, ok: null });

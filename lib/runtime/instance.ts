@@ -75,10 +75,13 @@ export class GuestInstance {
     this.#initialized = true;
   }
 
-  /** `migrate(db-path)` in one write transaction, rolled back on `err`, trap or storage fault. */
+  /**
+   * `migrate(db-path)` in one write transaction, rolled back on `err`, trap or storage fault, and
+   * left open otherwise: {@link commitMigration} makes it stand (closing the database discards it).
+   */
   migrate(inTransaction?: () => void): void {
     this.#lifecycle('migrate', (g) =>
-      this.#inDatabase('write', () => {
+      this.#inDatabase('writeUncommitted', () => {
         const temporary = this.#guard.native(() => this.#db.temporaryObjects());
         g.migrate(this.#db.fileName);
         // TEMP objects exist on this connection only: other instances of this version (a
@@ -87,6 +90,15 @@ export class GuestInstance {
         inTransaction?.();
       }),
     );
+  }
+
+  /** Commits what {@link migrate} left open. Throws {@link InstanceCallError} (a storage fault, a lost transaction). */
+  commitMigration(): void {
+    try {
+      this.#guard.native(() => this.#db.commit());
+    } catch (e) {
+      throw this.#crashed(e, 'migrate');
+    }
   }
 
   /**
@@ -215,7 +227,7 @@ export class GuestInstance {
    * Runs guest code `fn` inside a database transaction of `mode`: the transaction's own native
    * steps (begin, commit, rollback) are marked as native code, the guest's code in between not.
    */
-  #inDatabase<T>(mode: 'read' | 'write', fn: () => T): T {
+  #inDatabase<T>(mode: 'read' | 'write' | 'writeUncommitted', fn: () => T): T {
     return this.#guard.native(() => this.#db[mode](() => this.#guard.guest(fn)));
   }
 

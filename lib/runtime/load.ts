@@ -61,6 +61,13 @@ export interface LoadExtensionOptions {
    * the load rejects with an {@link ExtensionLoadError} saying so. `ExtensionHost.close()` uses it.
    */
   signal?: AbortSignal;
+  /**
+   * @internal The host's: leave this version's migration uncommitted (its database's write lock
+   * held, calls refused) until `extension.commitMigration()`; `extension.close()` rolls it back.
+   * So a version the host then refuses (at composition) leaves no migration behind.
+   * @default false: committed before `loadExtension` resolves
+   */
+  holdMigration?: boolean;
 }
 
 const compilers = new Map<string, ComponentCompiler>();
@@ -139,15 +146,18 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
   const { signal } = options;
   const abort = () => void backend.close();
   signal?.addEventListener('abort', abort, { once: true });
+  const startFailed = (e: unknown) => {
+    if (signal?.aborted) return new ExtensionLoadError(name, 'instantiate', 'the load was aborted (options.signal)', { cause: e });
+    if (e instanceof StartError) return new ExtensionLoadError(name, e.step, e.failure.message, { cause: e });
+    return new ExtensionLoadError(name, 'instantiate', messageOf(e), { cause: e });
+  };
   let sdl: string;
   try {
     if (signal?.aborted) throw new Error('aborted');
     sdl = await backend.start();
   } catch (e) {
     await backend.close();
-    if (signal?.aborted) throw new ExtensionLoadError(name, 'instantiate', 'the load was aborted (options.signal)', { cause: e });
-    if (e instanceof StartError) throw new ExtensionLoadError(name, e.step, e.failure.message, { cause: e });
-    throw new ExtensionLoadError(name, 'instantiate', messageOf(e), { cause: e });
+    throw startFailed(e);
   } finally {
     signal?.removeEventListener('abort', abort);
   }
@@ -164,10 +174,19 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     backends: [backend, ...more],
     // The instance checked these declarations at start: they parse.
     sqlFields: sqlFieldsOf(sdl),
+    commit: async () => {
+      try {
+        await backend.commit();
+      } catch (e) {
+        await extension.close();
+        throw startFailed(e);
+      }
+    },
   });
   extension.on('storage', (fault: StorageFault) =>
     logger.error({ extension: name, sqliteCode: fault.sqliteCode, storage: fault.kind }, `extension ${name}: ${fault.message}`),
   );
+  if (!options.holdMigration) await extension.commitMigration();
   return extension;
 }
 

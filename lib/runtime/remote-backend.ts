@@ -101,6 +101,16 @@ export class RemoteBackend implements Backend {
     }
   }
 
+  async commit(): Promise<void> {
+    const deadline = { timeoutMs: START_TIMEOUT_MS, message: (ms: number) => `committing the migration took longer than ${ms} ms and was stopped` };
+    try {
+      await this.#send({ id: 0, op: 'commit' }, deadline);
+    } catch (e) {
+      await this.close();
+      throw e instanceof StartError ? e : new StartError('migrate', e as InstanceCallError);
+    }
+  }
+
   async resolve(call: WireCall): Promise<WireResult[]> {
     if (this.#closed) throw new InstanceCallError({ code: 'EXTENSION_UNAVAILABLE', message: 'the extension is closed' });
     // The previous runner died: start a fresh one.

@@ -1,0 +1,120 @@
+/**
+ * A new version's migration stands only once the host accepts the version: until composition
+ * has accepted it, the migration's transaction stays open in the extension's isolation, and a
+ * version refused at composition rolls it back (docs/host.md, "Loading and reloading"). Real
+ * components (the `counter` WAT fixture serving, the `probe` JavaScript guest migrating), real
+ * SQLite files, real file changes and HTTP.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import express from 'express';
+import { forgeExtensions, loadExtension } from '../lib/index.js';
+import { databasePath } from '../lib/data/names.js';
+import { silentLogger } from '../lib/runtime/logger.js';
+import type { Isolation } from '../lib/runtime/wire.js';
+import { fixturePath, rejection, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { gql, usersSchema } from './sql-resolvers-app.js';
+
+/** The tables of `name`'s database, read by a connection of the test's own. */
+function tablesOf(dataDir: string, name: string): string[] {
+  const db = new Database(databasePath(dataDir, name), { readonly: true });
+  try {
+    return (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  } finally {
+    db.close();
+  }
+}
+
+describe('a migration stands only once its version is accepted', function () {
+  this.timeout(120_000);
+
+  for (const isolation of ['process', 'worker', 'inline'] as Isolation[]) {
+    it(`${isolation}: a version refused at composition leaves no migration behind; the serving version keeps its table`, async () => {
+      // Serving: the counter fixture (a guest reading its table `counter`). New: probe, whose
+      // migration renames that table away and whose SDL adds a field the application's `Query` has.
+      const ext = tempDir('forge-ext-');
+      const data = tempDir();
+      const put = (fixture: string) => {
+        writeFileSync(join(ext.dir, 'probe.wasm.tmp'), readFileSync(fixturePath(fixture)));
+        renameSync(join(ext.dir, 'probe.wasm.tmp'), join(ext.dir, 'probe.wasm'));
+      };
+      put('counter');
+      const forge = forgeExtensions(ext.dir, {
+        schema: usersSchema(),
+        dataDir: data.dir,
+        cacheDir: TEST_CACHE_DIR,
+        logger: silentLogger,
+        watch: true,
+        isolation,
+        extensions: { probe: { config: { sdl: 'extend type Query { users: Int }', migrate: 'ALTER TABLE counter RENAME TO gone' } } },
+      });
+      const app = express().use('/graphql', forge);
+      try {
+        await forge.host.ready();
+        assert.deepEqual((await gql(app, '{ counter { n } }')).data, { counter: [{ n: 0 }] });
+        const failed = new Promise<{ error: Error & { step?: string } }>((resolve) => forge.host.once('failed', resolve));
+        put('probe');
+        const { error } = await failed;
+        assert.equal(error.step, 'compose', error.message);
+        assert.match(error.message, /users/);
+        const { data: answer, errors } = await gql(app, '{ counter { n } }');
+        assert.equal(errors, undefined, `the serving version lost its table to the refused version's migration: ${JSON.stringify(errors)}`);
+        assert.deepEqual(answer, { counter: [{ n: 0 }] });
+        assert.deepEqual(tablesOf(data.dir, 'probe'), ['counter'], 'the refused migration reached the file');
+      } finally {
+        await forge.host.close();
+        ext.cleanup();
+        data.cleanup();
+      }
+    });
+  }
+
+  it("an accepted version's migration is committed: another connection sees it while the version serves and after the host closes", async () => {
+    const ext = tempDir('forge-ext-');
+    const data = tempDir();
+    writeFileSync(join(ext.dir, 'probe.wasm'), readFileSync(fixturePath('probe')));
+    const forge = forgeExtensions(ext.dir, {
+      schema: usersSchema(),
+      dataDir: data.dir,
+      cacheDir: TEST_CACHE_DIR,
+      logger: silentLogger,
+      watch: false,
+      extensions: { probe: { config: { migrate: 'CREATE TABLE IF NOT EXISTS kept (n INTEGER)' } } },
+    });
+    try {
+      await forge.host.ready();
+      assert.equal(forge.host.status()[0]!.state, 'ready', forge.host.status()[0]!.error);
+      // Read by another connection while the version serves: committed, not merely visible to its own.
+      assert.deepEqual(tablesOf(data.dir, 'probe'), ['kept']);
+    } finally {
+      await forge.host.close();
+    }
+    assert.deepEqual(tablesOf(data.dir, 'probe'), ['kept']);
+    ext.cleanup();
+    data.cleanup();
+  });
+
+  it('loadExtension with holdMigration: calls are refused until commitMigration; close() instead rolls the migration back', async () => {
+    const data = tempDir();
+    const options = { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, name: 'probe', holdMigration: true };
+    const bytes = readFileSync(fixturePath('probe'));
+    try {
+      const held = await loadExtension(bytes, { ...options, config: { migrate: 'CREATE TABLE dropped (n INTEGER)' } });
+      const refused = await rejection(held.resolveField({ typeName: 'Query', fieldName: 'dbPaths' }));
+      assert.equal(refused['code'], 'EXTENSION_UNAVAILABLE', refused.message);
+      assert.match(refused.message, /not committed/);
+      await held.close();
+      assert.deepEqual(tablesOf(data.dir, 'probe'), [], 'close() without commitMigration kept the migration');
+
+      const accepted = await loadExtension(bytes, { ...options, config: { migrate: 'CREATE TABLE kept (n INTEGER)' } });
+      await accepted.commitMigration();
+      assert.deepEqual(tablesOf(data.dir, 'probe'), ['kept']);
+      assert.ok(await accepted.resolveField({ typeName: 'Query', fieldName: 'dbPaths' }));
+      await accepted.close();
+    } finally {
+      data.cleanup();
+    }
+  });
+});
