@@ -198,7 +198,7 @@ describe('issue 14, attacked again (calls of 256 fields, text requests, JSON dep
       extend type Query { texts: [String!]! @sql(query: "SELECT text FROM notes ORDER BY id") echo(text: String): Echo }
       extend type Mutation { addNote(text: String!): Note @sql(query: "INSERT INTO notes (text) VALUES (:text) RETURNING id, text") }`;
     const post = async (app: Parameters<typeof request>[0], query: string, variables: Record<string, unknown>) =>
-      (await request(app).post('/graphql').send({ query, variables }).expect(200)).body as { data?: Record<string, any>; errors?: Array<{ message: string }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+      (await request(app).post('/graphql').send({ query, variables }).expect(200)).body as { data?: Record<string, any>; errors?: Array<{ message: string; extensions?: { code?: string } }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
     it('is refused at its field, naming it, and nothing is written: UTF-8 (the wire, SQLite) would store U+FFFD in its place', async () => {
       // JSON (a variable) can carry "\ud800"; GraphQL's own parser refuses it in a literal
@@ -209,6 +209,7 @@ describe('issue 14, attacked again (calls of 256 fields, text requests, JSON dep
         const write = await post(served.app, 'mutation($t: String!) { addNote(text: $t) { text } }', { t: 'a\ud800b' });
         assert.equal(write.data?.['addNote'], null, JSON.stringify(write));
         assert.match(write.errors?.[0]?.message ?? '', /Mutation\.addNote: the arguments cannot be sent to the extension: an argument's value holds an unpaired UTF-16 surrogate \(\\ud800\)/);
+        assert.equal(write.errors?.[0]?.extensions?.code, 'EXTENSION_BAD_REQUEST');
         const echo = await post(served.app, 'query($t: String) { echo(text: $t) { arguments } }', { t: '\udc00' });
         assert.equal(echo.data?.['echo'], null, JSON.stringify(echo));
         assert.match(echo.errors?.[0]?.message ?? '', /Query\.echo: .*unpaired UTF-16 surrogate \(\\udc00\)/);

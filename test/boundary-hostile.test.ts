@@ -186,7 +186,7 @@ describe('hostile answers at the GraphQL boundary', () => {
     });
     const errors = errorsOf(res).map(([path, message, code, extension]) => [path, (message as string).replace(/ \(.*\)$/, ''), code, extension]);
     assert.deepEqual(errors, [
-      ['account.echo', 'the parent Account object cannot be sent to extension "probe": it is nested too deeply or refers to itself', undefined, undefined],
+      ['account.echo', 'the parent Account object cannot be sent to extension "probe": it is nested too deeply or refers to itself', 'EXTENSION_BAD_REQUEST', 'probe'],
       ['deepAccount', 'the answer for "Account" is nested too deeply to read', 'EXTENSION_BAD_RESPONSE', 'probe'],
       // The extension's own names in what it is told.
       ['tone', 'Tone cannot represent the extension\'s value "LIGHT": Value "LIGHT" does not exist in "Probe_Tone" enum.', 'EXTENSION_BAD_RESPONSE', 'probe'],
@@ -226,7 +226,7 @@ describe('hostile answers at the GraphQL boundary', () => {
     assert.deepEqual(errorsOf(res), [
       ['deep', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
       ['holder.any', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
-      ['holder.echo', "Holder.echo: the parent cannot be sent to the extension: a value in it is nested more than 1000 levels deep (the host's limit for JSON, SQLite's own)", undefined, undefined],
+      ['holder.echo', "Holder.echo: the parent cannot be sent to the extension: a value in it is nested more than 1000 levels deep (the host's limit for JSON, SQLite's own)", 'EXTENSION_BAD_REQUEST', 'probe'],
       ['list.1', refused, 'EXTENSION_BAD_RESPONSE', 'probe'],
     ]);
   });
@@ -245,8 +245,8 @@ describe('hostile answers at the GraphQL boundary', () => {
     assert.equal(res.data.far, null);
     const refused = "Query.echo: the arguments cannot be sent to the extension: an argument's value is nested more than 1000 levels deep (the host's limit for JSON, SQLite's own)";
     assert.deepEqual(errorsOf(res), [
-      ['beyond', refused, undefined, undefined],
-      ['far', refused, undefined, undefined],
+      ['beyond', refused, 'EXTENSION_BAD_REQUEST', 'probe'],
+      ['far', refused, 'EXTENSION_BAD_REQUEST', 'probe'],
     ]);
   });
 

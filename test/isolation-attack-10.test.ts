@@ -186,6 +186,17 @@ describe('issue 10 attacks: one client against another, through the probe', () =
     assert.deepEqual((await post('{ echo(text: "x") { fieldName } }')).data, { echo: { fieldName: 'echo' } });
   });
 
+  it("a guest's err message is held to limits.maxResponseBytes in UTF-8 bytes, as an ok answer is, not in characters", async () => {
+    await start({ extensions: { probe: { limits: { maxResponseBytes: 1000 } } } });
+    // 600 characters, 1,200 bytes: held to the limit in characters, it reached the client.
+    const over = await post(`{ fail(message: "${'é'.repeat(600)}") }`);
+    assert.equal(over.errors?.[0]?.extensions?.['code'], 'EXTENSION_RESPONSE_TOO_LARGE', JSON.stringify(over).slice(0, 300));
+    assert.match(over.errors![0]!.message, /1200 bytes, above the limit of 1000/);
+    const within = await post(`{ fail(message: "${'é'.repeat(400)}") }`);
+    assert.equal(within.errors?.[0]?.extensions?.['code'], 'EXTENSION_ERROR');
+    assert.equal(within.errors?.[0]?.message, 'é'.repeat(400));
+  });
+
   it("a guest's err answers past the request's answer budget are refused where they are made, like ok answers", async () => {
     await start({ budgets: { maxAnswerBytes: 50_000 } });
     const body = await post('mutation { sqlWrite(sql: "SELECT hex(zeroblob(150000)) AS h", fail: true) }');

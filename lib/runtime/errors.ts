@@ -25,6 +25,13 @@ export type ExtensionErrorCode =
   /** The request (arguments + parent + context) was larger than `limits.maxRequestBytes`. */
   | 'EXTENSION_REQUEST_TOO_LARGE'
   /**
+   * The field could not be sent to the extension: a value of its arguments or parent is not
+   * JSON, nests more than 1,000 levels (SQLite's JSON limit) or refers to itself, or an argument
+   * holds an unpaired UTF-16 surrogate (not Unicode text). Nothing was sent; the extension is
+   * not blamed.
+   */
+  | 'EXTENSION_BAD_REQUEST'
+  /**
    * The extension's database file or its disk failed: full (`SQLITE_FULL`), an I/O error
    * (`SQLITE_IOERR*`, `SQLITE_CANTOPEN*`, not writable), locked by another connection past the
    * busy timeout (`SQLITE_BUSY*`) or damage (`SQLITE_CORRUPT*`, `SQLITE_NOTADB`). The call's writes were rolled

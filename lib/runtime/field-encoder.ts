@@ -42,11 +42,11 @@ export class FieldEncoder {
   ) {}
 
   /**
-   * The request's wire form and its size (arguments + parent + context bytes). Throws a
-   * TypeError for values that are not JSON or are nested more than MAX_JSON_DEPTH (1,000) levels
-   * (a client's variable for a custom scalar can be: the same refusal on every Node line), for
-   * arguments holding an unpaired UTF-16 surrogate (a client's JSON variable can), an
-   * `EXTENSION_REQUEST_TOO_LARGE` error above the limit.
+   * The request's wire form and its size (arguments + parent + context bytes). Throws an
+   * {@link ExtensionCallError}: `EXTENSION_BAD_REQUEST` for values that are not JSON or are nested
+   * more than MAX_JSON_DEPTH (1,000) levels (a client's variable for a custom scalar can be: the
+   * same refusal on every Node line) and for arguments holding an unpaired UTF-16 surrogate (a
+   * client's JSON variable can), `EXTENSION_REQUEST_TOO_LARGE` above the limit.
    */
   encode(request: EncodedFields): { wire: WireRequest; bytes: number } {
     const encoded = (what: 'arguments' | 'parent', value: unknown): string => {
@@ -64,7 +64,7 @@ export class FieldEncoder {
             : e instanceof UnpairedSurrogateError
               ? `an argument's value holds an unpaired UTF-16 surrogate (\\u${e.escape}): it is not Unicode text, and UTF-8 (the extension's JSON, SQLite's text) would hold U+FFFD in its place`
               : `not JSON-serialisable (${(e as Error).message})`;
-        throw new TypeError(`${request.typeName}.${request.fieldName}: the ${what} cannot be sent to the extension: ${why}`);
+        throw new ExtensionCallError('EXTENSION_BAD_REQUEST', this.extension, `${request.typeName}.${request.fieldName}: the ${what} cannot be sent to the extension: ${why}`);
       }
     };
     const args = encoded('arguments', request.arguments ?? EMPTY);

@@ -215,8 +215,9 @@ export class GuestInstance {
    */
   #guestErr(message: string): WireResult {
     // An error message reaches the client like an answer: the same size limit.
-    if (message.length > this.#spec.maxResponseBytes) {
-      return { err: `the extension's error message is ${message.length} characters, above the limit of ${this.#spec.maxResponseBytes} (limits.maxResponseBytes)`, code: 'EXTENSION_RESPONSE_TOO_LARGE' };
+    const bytes = Buffer.byteLength(message);
+    if (bytes > this.#spec.maxResponseBytes) {
+      return { err: `the extension's error message is ${bytes} bytes, above the limit of ${this.#spec.maxResponseBytes} (limits.maxResponseBytes)`, code: 'EXTENSION_RESPONSE_TOO_LARGE' };
     }
     if (this.#capHit) return { err: `${this.#capHit.message} (the extension answered: ${message})`, code: this.#capHit.code };
     if (message === OUT_OF_MEMORY) return { err: this.#outOfMemory(), code: 'EXTENSION_MEMORY_LIMIT' };

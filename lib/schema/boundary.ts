@@ -127,7 +127,8 @@ export class Boundary {
 
   /**
    * A parent object of type `type` as `peer` receives it (serialized; `__typename`s in its
-   * names). Throws a `TypeError` if it is nested too deeply to walk (or refers to itself).
+   * names). Throws an `EXTENSION_BAD_REQUEST` {@link ExtensionCallError} if it is nested too
+   * deeply to walk (or refers to itself).
    */
   parent(type: GraphQLObjectType, source: unknown, peer: Peer): unknown {
     if (this.own.has(type.name)) return this.#answered(source);
@@ -135,7 +136,7 @@ export class Boundary {
       return this.#output(type, source, 'in', peer);
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
-      throw new TypeError(`the parent ${type.name} object cannot be sent to extension "${peer.extension}": it is nested too deeply or refers to itself (${e.message})`);
+      throw new ExtensionCallError('EXTENSION_BAD_REQUEST', peer.extension, `the parent ${type.name} object cannot be sent to extension "${peer.extension}": it is nested too deeply or refers to itself (${e.message})`);
     }
   }
 
