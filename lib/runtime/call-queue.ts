@@ -75,22 +75,22 @@ export class CallQueue {
   }
 
   /** Calls of `items` of their own, before anything else queued. */
-  retryFirst(jobs: Job[]): void {
+  #retryFirst(jobs: Job[]): void {
     this.#retries.unshift(...jobs);
   }
 
   /**
-   * For a call of fields of several requests that ran out of time or memory: which request
-   * caused it cannot be told from the call (the one with most fields may be the cheap one), so
-   * every request's fields run again, in a call of their own each, first in line
-   * ({@link retryFirst}), and each request is judged by its own call: a heavy client fails its
+   * For `failed` fields of a call (`call`, all its fields) of several requests, failed by what
+   * the call shared — its time or memory, or the bytes its SQL statements read together: which
+   * request caused it cannot be told from the call (the one with most fields may be the cheap
+   * one), so each request's failed fields run again, in a call of their own, first in line
+   * ({@link #retryFirst}), and each request is judged by its own call: a heavy client fails its
    * own request, never the light ones batched with it. Returns the fields that fail now: all of
-   * them for a call of one request.
+   * `failed` for a call of one request.
    */
-  retryEachAlone(items: Pending[]): Pending[] {
-    const groups = byRequest(items);
-    if (groups.length < 2) return items;
-    this.retryFirst(groups.map(retryJob));
+  retryEachAlone(failed: Pending[], call: Pending[] = failed): Pending[] {
+    if (byRequest(call).length < 2) return failed;
+    this.#retryFirst(byRequest(failed).map(retryJob));
     return [];
   }
 
@@ -148,7 +148,7 @@ export class CallQueue {
 }
 
 /** The fields of a call, by the request they belong to (fields without a budget form one group), most fields first. */
-export function byRequest(items: Pending[]): Pending[][] {
+function byRequest(items: Pending[]): Pending[][] {
   const groups = new Map<RequestBudget | undefined, Pending[]>();
   for (const p of items) {
     const group = groups.get(p.budget);
@@ -159,7 +159,7 @@ export function byRequest(items: Pending[]): Pending[][] {
 }
 
 /** A call of `items` of its own, run before anything else queued and never split again. */
-export function retryJob(items: Pending[]): Job {
+function retryJob(items: Pending[]): Job {
   return { write: false, items, bytes: items.reduce((n, p) => n + p.bytes, 0), retry: true };
 }
 

@@ -18,7 +18,7 @@ import type { StorageFault } from '../data/storage-fault.js';
 import { settleResults, type FieldErrors } from './answer-delivery.js';
 import type { Backend } from './backend.js';
 import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOverLimit, isOwnFailure } from './breaker.js';
-import { byRequest, CallQueue, callOf, retryJob, type Job, type Pending } from './call-queue.js';
+import { CallQueue, callOf, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
@@ -259,12 +259,10 @@ export class Extension extends EventEmitter {
       this.#recordFailure(failure.code, failure.message, items.length);
       return;
     }
-    // SQL resolver fields refused by the bytes the call's statements share, in a call of several
-    // requests: another request's statement may have spent them. Each request's run again in a
-    // call of its own, first in line, so each request is judged by its own call.
+    // SQL resolver fields refused by the bytes the call's statements share: another request's
+    // statement may have spent them (retryEachAlone).
     const shared = job.retry ? [] : items.filter((_, i) => 'callBytes' in results[i]!);
-    if (shared.length > 0 && byRequest(items).length > 1) {
-      this.#queue.retryFirst(byRequest(shared).map(retryJob));
+    if (shared.length > 0 && this.#queue.retryEachAlone(shared, items).length === 0) {
       const settled = items.flatMap((_, i) => ('callBytes' in results[i]! ? [] : [i]));
       return this.#settle(settled.map((i) => items[i]!), settled.map((i) => results[i]!));
     }
