@@ -30,45 +30,51 @@ function tablesOf(dataDir: string, name: string): string[] {
 describe('a migration stands only once its version is accepted', function () {
   this.timeout(120_000);
 
+  // Serving: the counter fixture (a guest reading its table `counter`). New: the probe, whose
+  // migration renames that table away and which is then refused, at each step after migrate.
+  const refusals = [
+    { step: 'sql-resolvers', sdl: 'extend type Query { x: Int @sql(query: "SELECT nope FROM gone") }', why: /Query\.x/ },
+    { step: 'compose', sdl: 'extend type Query { users: Int }', why: /Query\.users" is already defined/ },
+  ];
   for (const isolation of ['process', 'worker', 'inline'] as Isolation[]) {
-    it(`${isolation}: a version refused at composition leaves no migration behind; the serving version keeps its table`, async () => {
-      // Serving: the counter fixture (a guest reading its table `counter`). New: probe, whose
-      // migration renames that table away and whose SDL adds a field the application's `Query` has.
-      const ext = tempDir('forge-ext-');
-      const data = tempDir();
-      const put = (fixture: string) => {
-        writeFileSync(join(ext.dir, 'probe.wasm.tmp'), readFileSync(fixturePath(fixture)));
-        renameSync(join(ext.dir, 'probe.wasm.tmp'), join(ext.dir, 'probe.wasm'));
-      };
-      put('counter');
-      const forge = forgeExtensions(ext.dir, {
-        schema: usersSchema(),
-        dataDir: data.dir,
-        cacheDir: TEST_CACHE_DIR,
-        logger: silentLogger,
-        watch: true,
-        isolation,
-        extensions: { probe: { config: { sdl: 'extend type Query { users: Int }', migrate: 'ALTER TABLE counter RENAME TO gone' } } },
+    for (const { step, sdl, why } of refusals) {
+      it(`${isolation}: a version refused at ${step} leaves no migration behind; the serving version keeps its table`, async () => {
+        const ext = tempDir('forge-ext-');
+        const data = tempDir();
+        const put = (fixture: string) => {
+          writeFileSync(join(ext.dir, 'probe.wasm.tmp'), readFileSync(fixturePath(fixture)));
+          renameSync(join(ext.dir, 'probe.wasm.tmp'), join(ext.dir, 'probe.wasm'));
+        };
+        put('counter');
+        const forge = forgeExtensions(ext.dir, {
+          schema: usersSchema(),
+          dataDir: data.dir,
+          cacheDir: TEST_CACHE_DIR,
+          logger: silentLogger,
+          watch: true,
+          isolation,
+          extensions: { probe: { config: { sdl, migrate: 'ALTER TABLE counter RENAME TO gone' } } },
+        });
+        const app = express().use('/graphql', forge);
+        try {
+          await forge.host.ready();
+          assert.deepEqual((await gql(app, '{ counter { n } }')).data, { counter: [{ n: 0 }] });
+          const failed = new Promise<{ error: Error & { step?: string } }>((resolve) => forge.host.once('failed', resolve));
+          put('probe');
+          const { error } = await failed;
+          assert.equal(error.step, step, error.message);
+          assert.match(error.message, why);
+          const { data: answer, errors } = await gql(app, '{ counter { n } }');
+          assert.equal(errors, undefined, `the serving version lost its table to the refused version's migration: ${JSON.stringify(errors)}`);
+          assert.deepEqual(answer, { counter: [{ n: 0 }] });
+          assert.deepEqual(tablesOf(data.dir, 'probe'), ['counter'], 'the refused migration reached the file');
+        } finally {
+          await forge.host.close();
+          ext.cleanup();
+          data.cleanup();
+        }
       });
-      const app = express().use('/graphql', forge);
-      try {
-        await forge.host.ready();
-        assert.deepEqual((await gql(app, '{ counter { n } }')).data, { counter: [{ n: 0 }] });
-        const failed = new Promise<{ error: Error & { step?: string } }>((resolve) => forge.host.once('failed', resolve));
-        put('probe');
-        const { error } = await failed;
-        assert.equal(error.step, 'compose', error.message);
-        assert.match(error.message, /users/);
-        const { data: answer, errors } = await gql(app, '{ counter { n } }');
-        assert.equal(errors, undefined, `the serving version lost its table to the refused version's migration: ${JSON.stringify(errors)}`);
-        assert.deepEqual(answer, { counter: [{ n: 0 }] });
-        assert.deepEqual(tablesOf(data.dir, 'probe'), ['counter'], 'the refused migration reached the file');
-      } finally {
-        await forge.host.close();
-        ext.cleanup();
-        data.cleanup();
-      }
-    });
+    }
   }
 
   it("an accepted version's migration is committed: another connection sees it while the version serves and after the host closes", async () => {

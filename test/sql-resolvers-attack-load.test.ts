@@ -3,18 +3,12 @@
  * case is a real `probe` component serving the SDL and migration its config gives, a real
  * SQLite file and real HTTP; each asserts what the contract (docs/contract.md, "SQL
  * resolvers") promises, and that the host still answers afterwards. This file: what is
- * refused at load (and a refused version on hot reload); sql-resolvers-attack.test.ts: what
- * their statements read and answer.
+ * refused at load (a version refused on hot reload: migration-commit.test.ts);
+ * sql-resolvers-attack.test.ts: what their statements read and answer.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import express from 'express';
-import { forgeExtensions } from '../lib/index.js';
-import { silentLogger } from '../lib/runtime/logger.js';
-import { fixturePath, TEST_CACHE_DIR, tempDir } from './helpers.js';
-import { gql, serve, usersSchema } from './sql-resolvers-app.js';
+import { gql, serve } from './sql-resolvers-app.js';
 
 describe('SQL resolvers under attack', () => {
   describe('the directive where it does not belong', () => {
@@ -102,46 +96,6 @@ describe('SQL resolvers under attack', () => {
         assert.deepEqual(data, { t: 1 });
       } finally {
         await served.close();
-      }
-    });
-  });
-
-  describe('hot reload', () => {
-    it('a version refused at sql-resolvers leaves the database as the serving version needs it (nothing half-applied)', async function () {
-      this.timeout(120_000);
-      // The serving version is the counter fixture (a guest reading its table `counter`); the
-      // new one (probe) migrates that table away, then its SQL resolver does not prepare.
-      const ext = tempDir('forge-ext-');
-      const data = tempDir();
-      const put = (fixture: string) => {
-        writeFileSync(join(ext.dir, 'probe.wasm.tmp'), readFileSync(fixturePath(fixture)));
-        renameSync(join(ext.dir, 'probe.wasm.tmp'), join(ext.dir, 'probe.wasm'));
-      };
-      put('counter');
-      const forge = forgeExtensions(ext.dir, {
-        schema: usersSchema(),
-        dataDir: data.dir,
-        cacheDir: TEST_CACHE_DIR,
-        logger: silentLogger,
-        watch: true,
-        isolation: 'inline',
-        extensions: { probe: { config: { sdl: 'extend type Query { x: Int @sql(query: "SELECT nope FROM gone") }', migrate: 'ALTER TABLE counter RENAME TO gone' } } },
-      });
-      const app = express().use('/graphql', forge);
-      try {
-        await forge.host.ready();
-        assert.deepEqual((await gql(app, '{ counter { n } }')).data, { counter: [{ n: 0 }] });
-        const failed = new Promise<{ error: Error & { step?: string } }>((resolve) => forge.host.once('failed', resolve));
-        put('probe');
-        const { error } = await failed;
-        assert.equal(error.step, 'sql-resolvers', error.message);
-        const { data: answer, errors } = await gql(app, '{ counter { n } }');
-        assert.equal(errors, undefined, `the serving version lost its table to the refused version's migration: ${JSON.stringify(errors)}`);
-        assert.deepEqual(answer, { counter: [{ n: 0 }] });
-      } finally {
-        await forge.host.close();
-        ext.cleanup();
-        data.cleanup();
       }
     });
   });
