@@ -1,7 +1,8 @@
 /**
  * CPU cost per request of one scenario, for each variant: the server process and its
  * descendants (an extension's own process included), from /proc, over a fixed number of
- * requests at BENCH_CONNECTIONS. Less sensitive to a busy machine than requests per second
+ * requests at BENCH_CONNECTIONS, in all and split (the server process: every thread of it,
+ * worker isolation's included; its child processes: process isolation's). Less sensitive to a busy machine than requests per second
  * (http.ts), so a change can be compared run to run on a loaded 2-core machine.
  *
  *   BENCH_VARIANTS=plain,process BENCH_SCENARIOS=3 node dist/bench/cost.js [requests=3000]
@@ -19,8 +20,11 @@ import { startServer, type Variant } from './servers.js';
 
 const TICK_US = 1e6 / 100; // USER_HZ
 
-/** CPU time (µs) of `pid` and every process descending from it (children that exited are counted by their parent). */
-export function treeCpuUs(pid: number): number {
+/**
+ * CPU time (µs) of `pid` and every process descending from it (children that exited are counted
+ * by their parent); `own`: of `pid` alone (all its threads).
+ */
+export function treeCpuUs(pid: number, own = false): number {
   const stats = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
     try {
       const text = readFileSync(`/proc/${d}/stat`, 'utf8');
@@ -31,7 +35,7 @@ export function treeCpuUs(pid: number): number {
     }
   });
   const inTree = new Set([pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = !own; grew; ) {
     grew = false;
     for (const s of stats) if (!inTree.has(s.pid) && inTree.has(s.ppid)) (inTree.add(s.pid), (grew = true));
   }
@@ -65,13 +69,13 @@ async function main(): Promise<void> {
           body: JSON.stringify({ query: scenario.query, variables: scenario.variables?.(true) }),
         });
       await run(Math.max(500, requests / 2)); // warm-up
-      const before = treeCpuUs(pid);
+      const before = [treeCpuUs(pid), treeCpuUs(pid, true)];
       const result = await run(requests);
-      const cpu = (treeCpuUs(pid) - before) / requests;
-      rows.push([scenario.id, variant, String(result.non2xx), String(Math.round(result.requests.average)), String(Math.round(cpu))]);
+      const [cpu, own] = [treeCpuUs(pid) - before[0]!, treeCpuUs(pid, true) - before[1]!].map((us) => Math.round(us / requests));
+      rows.push([scenario.id, variant, String(result.non2xx), String(Math.round(result.requests.average)), String(cpu), String(own), String(cpu! - own!)]);
       console.error(rows.at(-1)!.join(' | '));
     }
     await server.close();
   }
-  console.log(table(['scenario', 'variant', 'non-2xx', 'req/s', 'CPU µs/req (server + its processes)'], rows));
+  console.log(table(['scenario', 'variant', 'non-2xx', 'req/s', 'CPU µs/req (server + its processes)', 'server process', 'extension processes'], rows));
 }
