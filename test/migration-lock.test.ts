@@ -1,0 +1,96 @@
+/**
+ * A new version holds its migration's write lock until the host accepts it, and several files
+ * changed at once (a release switched) are composed together: so a new version that loaded fast
+ * holds its lock while a sibling still loads. A `Mutation` of its serving version sent meanwhile
+ * waits for the commit and succeeds (docs/host.md, "Loading and reloading"); it neither fails
+ * with a busy database nor, inline, blocks the event loop. Real components (the `counter` WAT
+ * fixture reloaded, the `probe` JavaScript guest as the slow sibling), real SQLite files, a real
+ * symlink switch and HTTP.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import express from 'express';
+import { forgeExtensions } from '../lib/index.js';
+import { databasePath } from '../lib/data/names.js';
+import { silentLogger } from '../lib/runtime/logger.js';
+import type { Isolation } from '../lib/runtime/wire.js';
+import { fixturePath, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { gql } from './sql-resolvers-app.js';
+
+/** A migration that runs for seconds (counts to 60 million: ~10 s on an idle core). */
+const SLOW_MIGRATION = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 60000000) SELECT max(x) FROM c';
+
+/** True while another connection holds `file`'s write lock (tried without waiting). */
+function writeLocked(file: string): boolean {
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return false;
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('SQLITE_BUSY')) return true;
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("a held migration and the serving version's writes", function () {
+  this.timeout(120_000);
+
+  for (const isolation of ['process', 'inline'] as Isolation[]) {
+    it(`${isolation}: a Mutation of the serving version waits for the new version's held migration (a release switched, its sibling still loading) and succeeds`, async () => {
+      const root = tempDir();
+      const data = tempDir();
+      const dir = join(root.dir, 'current');
+      mkdirSync(join(root.dir, '1'));
+      mkdirSync(join(root.dir, '2'));
+      copyFileSync(fixturePath('counter'), join(root.dir, '1', 'counter.wasm'));
+      copyFileSync(fixturePath('counter-v2'), join(root.dir, '2', 'counter.wasm'));
+      copyFileSync(fixturePath('probe'), join(root.dir, '2', 'slow.wasm'));
+      symlinkSync(join(root.dir, '1'), dir);
+      const forge = forgeExtensions(dir, {
+        dataDir: data.dir,
+        cacheDir: TEST_CACHE_DIR,
+        logger: silentLogger,
+        watch: true,
+        isolation,
+        extensions: { slow: { isolation: 'process', config: { sdl: 'extend type Query { slowOk: String }', migrate: SLOW_MIGRATION } } },
+      });
+      const app = express().use('/graphql', forge);
+      try {
+        await forge.host.ready();
+        assert.deepEqual((await gql(app, 'mutation { bump { changes } }')).data, { bump: { changes: 1 } });
+
+        // Release 2: counter's new version loads in milliseconds, `slow` migrates for seconds.
+        symlinkSync(join(root.dir, '2'), `${dir}.next`);
+        renameSync(`${dir}.next`, dir);
+        const counterDb = databasePath(data.dir, 'counter');
+        const deadline = Date.now() + 30_000;
+        while (!writeLocked(counterDb)) {
+          assert.ok(Date.now() < deadline, "counter's new version never held its migration");
+          await sleep(20);
+        }
+        assert.equal(forge.host.extension('slow'), undefined, 'the sibling loaded before the mutation was sent: the test proves nothing');
+        // The version serving now gets a write while the new one holds the lock.
+        let ticks = 0;
+        const ticker = setInterval(() => ticks++, 100);
+        const { data: answer, errors } = await gql(app, 'mutation { bump { changes } }');
+        clearInterval(ticker);
+        assert.equal(errors, undefined, `the serving version's Mutation failed while a new version held its migration: ${JSON.stringify(errors)}`);
+        assert.deepEqual(answer, { bump: { changes: 1 } });
+        assert.ok(ticks >= 5, `the event loop was blocked while the Mutation waited (${ticks} ticks of 100 ms)`);
+        assert.equal(forge.host.status().find((s) => s.name === 'slow')?.state, 'ready', 'the mutation did not wait for the release to swap in');
+        assert.deepEqual((await gql(app, '{ counter { n } version }')).data, { counter: [{ n: 2 }], version: 2 });
+      } finally {
+        await forge.host.close();
+        root.cleanup();
+        data.cleanup();
+      }
+    });
+  }
+});
