@@ -17,6 +17,7 @@ import { databasePath } from '../lib/data/names.js';
 import { silentLogger } from '../lib/runtime/logger.js';
 import type { Isolation } from '../lib/runtime/wire.js';
 import { fixturePath, TEST_CACHE_DIR, tempDir } from './helpers.js';
+import { extensionProcesses } from './procfs.js';
 import { gql } from './sql-resolvers-app.js';
 
 /** A migration that runs for seconds (counts to 60 million: ~10 s on an idle core). */
@@ -93,4 +94,61 @@ describe("a held migration and the serving version's writes", function () {
       }
     });
   }
+
+  it("process: a new version whose commit fails (its process killed while it held the migration) takes its dependent's migration back with it", async () => {
+    // Release 2: `widget` (new, defines Widget), `counter` (a probe now: uses Widget, renames
+    // the serving version's table away) and `slow` (keeps the release loading for seconds).
+    const root = tempDir();
+    const data = tempDir();
+    const dir = join(root.dir, 'current');
+    mkdirSync(join(root.dir, '1'));
+    mkdirSync(join(root.dir, '2'));
+    copyFileSync(fixturePath('counter'), join(root.dir, '1', 'counter.wasm'));
+    copyFileSync(fixturePath('widget'), join(root.dir, '2', 'widget.wasm'));
+    copyFileSync(fixturePath('probe'), join(root.dir, '2', 'counter.wasm'));
+    copyFileSync(fixturePath('probe'), join(root.dir, '2', 'slow.wasm'));
+    symlinkSync(join(root.dir, '1'), dir);
+    const forge = forgeExtensions(dir, {
+      dataDir: data.dir,
+      cacheDir: TEST_CACHE_DIR,
+      logger: silentLogger,
+      watch: true,
+      namespace: 'none',
+      extensions: {
+        counter: { config: { sdl: 'extend type Widget { viaCounter: String }', migrate: 'ALTER TABLE counter RENAME TO gone' } },
+        slow: { config: { sdl: 'extend type Query { slowOk: String }', migrate: SLOW_MIGRATION } },
+      },
+    });
+    const app = express().use('/graphql', forge);
+    try {
+      await forge.host.ready();
+      assert.deepEqual((await gql(app, '{ counter { n } }')).data, { counter: [{ n: 0 }] });
+      symlinkSync(join(root.dir, '2'), `${dir}.next`);
+      renameSync(`${dir}.next`, dir);
+      const deadline = Date.now() + 30_000;
+      while (!writeLocked(databasePath(data.dir, 'widget')) || !writeLocked(databasePath(data.dir, 'counter'))) {
+        assert.ok(Date.now() < deadline, 'widget and counter never held their migrations');
+        await sleep(20);
+      }
+      assert.equal(forge.host.extension('slow'), undefined, 'the release swapped in before the kill: the test proves nothing');
+      const [widget] = extensionProcesses('widget');
+      assert.ok(widget, 'no widget process');
+      process.kill(widget, 'SIGKILL');
+      const until = Date.now() + 60_000;
+      while (forge.host.status().find((s) => s.name === 'slow')?.state !== 'ready') {
+        assert.ok(Date.now() < until, `the release never swapped in: ${JSON.stringify(forge.host.status())}`);
+        await sleep(50);
+      }
+      const status = Object.fromEntries(forge.host.status().map((s) => [s.name, s]));
+      assert.match(String(status['widget']!.error), /failed at migrate: the extension's runner is gone/);
+      assert.match(String(status['counter']!.error), /failed at compose: .*Widget/);
+      const { data: answer, errors } = await gql(app, '{ counter { n } }');
+      assert.equal(errors, undefined, `the serving counter lost its table to a version that never served: ${JSON.stringify(errors)}`);
+      assert.deepEqual(answer, { counter: [{ n: 0 }] });
+    } finally {
+      await forge.host.close();
+      root.cleanup();
+      data.cleanup();
+    }
+  });
 });
