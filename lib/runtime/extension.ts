@@ -194,9 +194,12 @@ export class Extension extends EventEmitter {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#stateReason = 'the extension was closed';
-    this.#endHold();
     for (const p of this.#queue.drain()) p.reject(this.#error('EXTENSION_UNAVAILABLE', this.#stateReason));
-    await Promise.all(this.#backends.map((b) => b.close()));
+    try {
+      await Promise.all(this.#backends.map((b) => b.close()));
+    } finally {
+      this.#endHold(); // its connection closed: a migration it held is rolled back
+    }
   }
 
   #enqueue(request: FieldRequest, write: boolean, resolve: (v: unknown) => void, reject: (e: ExtensionCallError) => void): void {
