@@ -43,7 +43,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("a held migration and the serving version's writes", function () {
   this.timeout(120_000);
 
-  for (const isolation of ['process', 'inline'] as Isolation[]) {
+  for (const isolation of ['process', 'worker', 'inline'] as Isolation[]) {
     it(`${isolation}: a Mutation of the serving version waits for the new version's held migration (a release switched, its sibling still loading) and succeeds`, async () => {
       const root = tempDir();
       const data = tempDir();
