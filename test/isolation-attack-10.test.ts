@@ -195,6 +195,10 @@ describe('issue 10 attacks: one client against another, through the probe', () =
     const within = await post(`{ fail(message: "${'é'.repeat(400)}") }`);
     assert.equal(within.errors?.[0]?.extensions?.['code'], 'EXTENSION_ERROR');
     assert.equal(within.errors?.[0]?.message, 'é'.repeat(400));
+    // 400 control characters: 400 bytes of UTF-8, but 2,400 in the JSON response (six bytes each, escaped): held as sent.
+    const escaped = await post(`{ fail(message: "${'\\u0001'.repeat(400)}") }`);
+    assert.equal(escaped.errors?.[0]?.extensions?.['code'], 'EXTENSION_RESPONSE_TOO_LARGE', JSON.stringify(escaped).slice(0, 300));
+    assert.match(escaped.errors![0]!.message, /2400 bytes, above the limit of 1000/);
   });
 
   it("a guest's err answers past the request's answer budget are refused where they are made, like ok answers", async () => {

@@ -123,4 +123,27 @@ describe('a migration stands only once its version is accepted', function () {
       data.cleanup();
     }
   });
+
+  it('a migration that ends the transaction itself (INSERT OR ROLLBACK, a trigger RAISE(ROLLBACK)) is refused whole; one that leaves a SAVEPOINT open commits whole', async () => {
+    const data = tempDir();
+    const options = { dataDir: data.dir, cacheDir: TEST_CACHE_DIR, logger: silentLogger, name: 'probe', holdMigration: true, isolation: 'inline' as const };
+    const bytes = readFileSync(fixturePath('probe'));
+    try {
+      for (const migrate of [
+        'CREATE TABLE a (x UNIQUE); INSERT INTO a VALUES (1); INSERT OR ROLLBACK INTO a VALUES (1); CREATE TABLE b (x)',
+        "CREATE TABLE a (x); CREATE TRIGGER r AFTER INSERT ON a BEGIN SELECT RAISE(ROLLBACK, 'no'); END; INSERT INTO a VALUES (1); CREATE TABLE b (x)",
+      ]) {
+        const error = await rejection(loadExtension(bytes, { ...options, config: { migrate } }));
+        assert.equal(error['step'], 'migrate', error.message);
+        assert.deepEqual(tablesOf(data.dir, 'probe'), [], `half a migration stayed: ${migrate}`);
+      }
+      const held = await loadExtension(bytes, { ...options, config: { migrate: 'CREATE TABLE a (x); SAVEPOINT s; CREATE TABLE b (x)' } });
+      await held.commitMigration();
+      assert.deepEqual(tablesOf(data.dir, 'probe'), ['a', 'b']);
+      assert.ok(await held.resolveField({ typeName: 'Mutation', fieldName: 'sqlWrite', arguments: { sql: 'INSERT INTO b VALUES (1)', mode: 'execute' } }, { write: true }));
+      await held.close();
+    } finally {
+      data.cleanup();
+    }
+  });
 });

@@ -251,6 +251,10 @@ export class ExtensionHost extends EventEmitter {
       isServing: (name) => this.#entries.get(name)?.active !== undefined,
       namespaceOf: (name) => this.#options.extensions[name]?.namespace ?? this.#options.namespace,
       policyOf: (name) => extensionPolicy(this.#options, name),
+    }).catch(async (e: unknown) => {
+      // Never to serve: their held migrations (and their writers waiting) must not wait forever.
+      await Promise.all(incoming.map((ext) => ext.close()));
+      throw e;
     });
     this.#snapshots.publish(change.schema, change.serving);
 

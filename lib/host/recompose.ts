@@ -26,6 +26,8 @@ export interface Recomposition {
   serving: Extension[];
   /** New versions that start serving, in name order. */
   started: Extension[];
+  /** {@link started} in the order composition took them: each after those whose types it uses. */
+  commitOrder: Extension[];
   /** New versions refused: they never serve. */
   refused: Map<Extension, Rejection>;
   /** Serving extensions that no longer compose: they stop. */
@@ -81,10 +83,12 @@ export function recompose(input: RecomposeInput): Recomposition {
   const serving = all.filter((ext) => !rejected.has(ext.name));
   attachResolvers(composition.schema, composition.accepted, new Map(serving.map((e) => [e.name, e])), input.policyOf);
   const started = new Set(candidates.map((ext) => ext.name));
+  const order = new Map(composition.accepted.map((a, i) => [a.name, i]));
   return {
     schema: composition.schema,
     serving,
     started: candidates,
+    commitOrder: [...candidates].sort((a, b) => order.get(a.name)! - order.get(b.name)!),
     refused,
     stopped: new Map(established.filter((ext) => rejected.has(ext.name)).map((ext) => [ext, rejected.get(ext.name)!])),
     defined: new Set(composition.accepted.filter((a) => started.has(a.name)).flatMap((a) => [...a.ownTypes.values()])),
@@ -93,18 +97,26 @@ export function recompose(input: RecomposeInput): Recomposition {
 
 /**
  * {@link recompose}, then commits the migrations of the versions that start serving (loaded with
- * `holdMigration`; until then nothing they migrated stands). A version whose commit fails is in
- * `failed` with its `ExtensionLoadError` (step `migrate`; it closed itself), and the set is
- * composed again without it: its previous version keeps serving. (A commit fails only for a
- * storage fault; a version that used a type only the failed one defined is then refused after
- * its own commit, and its migration stays.)
+ * `holdMigration`; until then nothing they migrated stands), one at a time in the order
+ * composition took them: each after the versions whose types it uses. A version whose commit
+ * fails (a storage fault, its process gone) is in `failed` with its `ExtensionLoadError` (step
+ * `migrate`; it closed itself), and the set is composed again without it before any later one
+ * commits: its previous version keeps serving, and a version that used a type only it defined is
+ * refused with its migration rolled back. (Left: a version committed before the failure that
+ * clashes with the failed one's previous version, now back, is refused with its migration kept.)
  */
 export async function recomposeCommitted(input: RecomposeInput): Promise<{ change: Recomposition; failed: Map<Extension, Error> }> {
   const failed = new Map<Extension, Error>();
-  for (;;) {
+  recomposing: for (;;) {
     const change = recompose({ ...input, incoming: input.incoming.filter((ext) => !failed.has(ext)) });
-    const commits = await Promise.allSettled(change.started.map((ext) => ext.commitMigration()));
-    commits.forEach((c, i) => c.status === 'rejected' && failed.set(change.started[i]!, c.reason as Error));
-    if (commits.every((c) => c.status === 'fulfilled')) return { change, failed };
+    for (const ext of change.commitOrder) {
+      try {
+        await ext.commitMigration(); // nothing to do for one committed in an earlier round
+      } catch (e) {
+        failed.set(ext, e as Error);
+        continue recomposing;
+      }
+    }
+    return { change, failed };
   }
 }

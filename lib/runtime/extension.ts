@@ -22,6 +22,7 @@ import { CallQueue, callOf, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
+import { holdMigration, migrationHeld } from './migration-holds.js';
 import type { RequestBudget } from './request-budget.js';
 import { statementKey, type SqlField } from './sql-fields.js';
 import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
@@ -84,6 +85,8 @@ export interface ExtensionParts {
   sqlFields?: ReadonlyMap<string, SqlField>;
   /** Commits the migration its start left open (see {@link Extension.commitMigration}). @default nothing to commit */
   commit?: () => Promise<void>;
+  /** Its database file (absolute): writes wait while a new version holds a migration on it (migration-holds.ts). */
+  databasePath?: string;
 }
 
 /**
@@ -120,6 +123,9 @@ export class Extension extends EventEmitter {
   #flushScheduled = false;
   /** Set until the migration its start left open is committed: calls are refused meanwhile. */
   #commit: (() => Promise<void>) | undefined;
+  /** Ends this version's hold on its database (see migration-holds.ts): at commit or close. */
+  readonly #endHold: () => void;
+  readonly #databasePath: string | undefined;
   #state: ExtensionState = 'ready';
   #stateReason: string | undefined;
   readonly #breaker = new CircuitBreaker();
@@ -140,6 +146,8 @@ export class Extension extends EventEmitter {
     this.#idle = [...parts.backends].reverse();
     this.#encoder = new FieldEncoder(parts.name, parts.limits);
     this.#commit = parts.commit;
+    this.#databasePath = parts.databasePath;
+    this.#endHold = parts.commit && parts.databasePath ? holdMigration(parts.databasePath) : () => {};
   }
 
   /**
@@ -149,7 +157,11 @@ export class Extension extends EventEmitter {
    */
   async commitMigration(): Promise<void> {
     const commit = this.#commit;
-    await commit?.();
+    try {
+      await commit?.();
+    } finally {
+      this.#endHold();
+    }
     this.#commit = undefined;
   }
 
@@ -183,7 +195,11 @@ export class Extension extends EventEmitter {
     this.#state = 'closed';
     this.#stateReason = 'the extension was closed';
     for (const p of this.#queue.drain()) p.reject(this.#error('EXTENSION_UNAVAILABLE', this.#stateReason));
-    await Promise.all(this.#backends.map((b) => b.close()));
+    try {
+      await Promise.all(this.#backends.map((b) => b.close()));
+    } finally {
+      this.#endHold(); // its connection closed: a migration it held is rolled back
+    }
   }
 
   #enqueue(request: FieldRequest, write: boolean, resolve: (v: unknown) => void, reject: (e: ExtensionCallError) => void): void {
@@ -192,6 +208,9 @@ export class Extension extends EventEmitter {
     if (state !== 'ready') {
       return reject(this.#error('EXTENSION_UNAVAILABLE', `extension "${this.name}" is ${state}: ${this.#stateReason}`));
     }
+    // A new version holds a migration on this database: the write waits here, not in SQLite.
+    const held = write && this.#databasePath !== undefined ? migrationHeld(this.#databasePath) : undefined;
+    if (held) return void held.then(() => this.#enqueue(request, write, resolve, reject));
     const refusal = request.budget?.chargeField();
     if (refusal) return reject(this.#refuse(refusal));
     let pending: Pending;

@@ -214,8 +214,9 @@ export class GuestInstance {
    * the memory limit, reported as such.
    */
   #guestErr(message: string): WireResult {
-    // An error message reaches the client like an answer: the same size limit.
-    const bytes = Buffer.byteLength(message);
+    // An error message reaches the client like an answer: the same size limit, on its size as
+    // the response's JSON holds it (a control character is six bytes there, `\u0001`).
+    const bytes = Buffer.byteLength(JSON.stringify(message)) - 2;
     if (bytes > this.#spec.maxResponseBytes) {
       return { err: `the extension's error message is ${bytes} bytes, above the limit of ${this.#spec.maxResponseBytes} (limits.maxResponseBytes)`, code: 'EXTENSION_RESPONSE_TOO_LARGE' };
     }

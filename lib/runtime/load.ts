@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { jsonBytes } from '../data/json-values.js';
-import { assertExtensionName, extensionNameFromFile } from '../data/names.js';
+import { assertExtensionName, databasePath, extensionNameFromFile } from '../data/names.js';
 import type { StorageFault } from '../data/storage-fault.js';
 import { InlineBackend, StartError, type Backend, type BackendSpec } from './backend.js';
 import { CompileStepError, ComponentCompiler } from './compile.js';
@@ -174,6 +174,7 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     backends: [backend, ...more],
     // The instance checked these declarations at start: they parse.
     sqlFields: sqlFieldsOf(sdl),
+    databasePath: databasePath(dataDir, name),
     commit: async () => {
       try {
         await backend.commit();
