@@ -20,74 +20,16 @@ import type { Backend } from './backend.js';
 import { CircuitBreaker, CRASH_LIMIT, CRASH_WINDOW_MS, isOverLimit, isOwnFailure } from './breaker.js';
 import { CallQueue, callOf, type Job, type Pending } from './call-queue.js';
 import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
+import type { CallOptions, ExtensionParts, ExtensionState, ExtensionStats, FieldRequest } from './extension-types.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
 import { holdMigration, migrationHeld } from './migration-holds.js';
-import type { RequestBudget } from './request-budget.js';
 import { statementKey, type SqlField } from './sql-fields.js';
-import type { Isolation, Limits, WireRequest, WireResult } from './wire.js';
+import type { Isolation, Limits, WireResult } from './wire.js';
 
 export { CRASH_LIMIT, CRASH_WINDOW_MS, FAILED_BACKOFF_MS } from './breaker.js';
 export { MAX_BATCH_FIELDS, MAX_BATCH_REQUEST_BYTES, MAX_CALL_FIELDS } from './call-queue.js';
-
-/** One field for an extension to resolve. */
-export interface FieldRequest {
-  /** The parent type as the extension's SDL names it (`Query`, `Issue`, ...). */
-  typeName: string;
-  fieldName: string;
-  /** The field's arguments. @default {} */
-  arguments?: Record<string, unknown>;
-  /** The parent object; leave undefined for root fields. Must be JSON-serialisable. */
-  parent?: unknown;
-  /** The request context the application chose for this extension. @default {} */
-  context?: Record<string, unknown>;
-  /**
-   * The budget of the request this field belongs to (one per request and extension): charged
-   * one field now and the answer's bytes when it arrives; once spent, the field fails with
-   * `EXTENSION_REQUEST_BUDGET` without being sent. @default no budget
-   */
-  budget?: RequestBudget;
-}
-
-/** Options of a call. */
-export interface CallOptions {
-  /** Run in a write transaction (a `Mutation` field): committed only if the answer is `ok`. */
-  write?: boolean;
-}
-
-/** Whether the extension serves calls. */
-export type ExtensionState = 'ready' | 'failed' | 'closed';
-
-/** Counters, for status pages and tests. */
-export interface ExtensionStats {
-  /** wasm calls made (one `resolve-batch` is one call). */
-  calls: number;
-  /** Fields resolved (requests answered, `ok` or `err`). */
-  fields: number;
-  crashes: number;
-  timeouts: number;
-  /** Fields refused because their request went over a budget (`EXTENSION_REQUEST_BUDGET`). */
-  refused: number;
-}
-
-/** What {@link Extension} is made from (see `loadExtension`). */
-export interface ExtensionParts {
-  name: string;
-  version: string;
-  file: string | undefined;
-  sdl: string;
-  isolation: Isolation;
-  contractVersion: string;
-  limits: Limits;
-  /** The started instance, and (worker isolation) more of them, started on first use. */
-  backends: Backend[];
-  /** The SQL resolvers its SDL declares, by `Type.field` (see sql-fields.ts). @default none */
-  sqlFields?: ReadonlyMap<string, SqlField>;
-  /** Commits the migration its start left open (see {@link Extension.commitMigration}). @default nothing to commit */
-  commit?: () => Promise<void>;
-  /** Its database file (absolute): writes wait while a new version holds a migration on it (migration-holds.ts). */
-  databasePath?: string;
-}
+export type { CallOptions, ExtensionParts, ExtensionState, ExtensionStats, FieldRequest } from './extension-types.js';
 
 /**
  * A running extension. Events: `'crash'` (`{ code, message }`) after each crash, timeout or
