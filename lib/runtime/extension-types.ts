@@ -1,12 +1,11 @@
 /**
- * The shapes of {@link Extension}'s API: a field to resolve, a call's options, the state and
+ * The shapes of `Extension`'s API (extension.ts): a field to resolve, a call's options, the state and
  * counters it reports, and what `loadExtension` builds it from.
  */
 import type { Backend } from './backend.js';
 import type { RequestBudget } from './request-budget.js';
 import type { SqlField } from './sql-fields.js';
 import type { Isolation, Limits } from './wire.js';
-import type { Extension } from './extension.js';
 
 /** One field for an extension to resolve. */
 export interface FieldRequest {
@@ -48,7 +47,7 @@ export interface ExtensionStats {
   refused: number;
 }
 
-/** What {@link Extension} is made from (see `loadExtension`). */
+/** What `Extension` is made from (see `loadExtension`). */
 export interface ExtensionParts {
   name: string;
   version: string;
@@ -61,7 +60,7 @@ export interface ExtensionParts {
   backends: Backend[];
   /** The SQL resolvers its SDL declares, by `Type.field` (see sql-fields.ts). @default none */
   sqlFields?: ReadonlyMap<string, SqlField>;
-  /** Commits the migration its start left open (see {@link Extension.commitMigration}). @default nothing to commit */
+  /** Commits the migration its start left open (see `Extension.commitMigration`). @default nothing to commit */
   commit?: () => Promise<void>;
   /** Its database file (absolute): writes wait while a new version holds a migration on it (migration-holds.ts). */
   databasePath?: string;
