@@ -37,7 +37,9 @@ describe('literalOffsets', () => {
             const value: string[] = [];
             for (const { chars, pick } of parts) {
               for (const c of chars) {
-                const spelling = spellings(c, template)[pick % spellings(c, template).length]!;
+                let spelling = spellings(c, template)[pick % spellings(c, template).length]!;
+                // A verbatim CR then a verbatim LF is one CRLF line ending: one character, not two.
+                if (raw.endsWith('\r') && spelling.startsWith('\n')) spelling = '\\n';
                 // Verbatim, each UTF-16 unit is where it is; an escape stands for all of its units.
                 for (let k = 0; k < c.length; k++) starts.push(raw.length + (spelling === c ? k : 0));
                 value.push(c);

@@ -64,4 +64,6 @@ export interface ExtensionParts {
   commit?: () => Promise<void>;
   /** Its database file (absolute): writes wait while a new version holds a migration on it (migration-holds.ts). */
   databasePath?: string;
+  /** Ends the hold its load took on {@link databasePath} (see migration-holds.ts): called at commit or close. @default none held */
+  endHold?: () => void;
 }

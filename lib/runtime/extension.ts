@@ -23,7 +23,7 @@ import { ExtensionCallError, type ExtensionErrorCode } from './errors.js';
 import type { CallOptions, ExtensionParts, ExtensionState, ExtensionStats, FieldRequest } from './extension-types.js';
 import { FieldEncoder } from './field-encoder.js';
 import { InstanceCallError } from './instance-call-error.js';
-import { holdMigration, migrationHeld } from './migration-holds.js';
+import { migrationHeld } from './migration-holds.js';
 import { statementKey, type SqlField } from './sql-fields.js';
 import type { Isolation, Limits, WireResult } from './wire.js';
 
@@ -89,7 +89,7 @@ export class Extension extends EventEmitter {
     this.#encoder = new FieldEncoder(parts.name, parts.limits);
     this.#commit = parts.commit;
     this.#databasePath = parts.databasePath;
-    this.#endHold = parts.commit && parts.databasePath ? holdMigration(parts.databasePath) : () => {};
+    this.#endHold = parts.endHold ?? (() => {});
   }
 
   /**

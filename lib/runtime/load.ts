@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { jsonBytes } from '../data/json-values.js';
+import { holdMigration } from './migration-holds.js';
 import { assertExtensionName, databasePath, extensionNameFromFile } from '../data/names.js';
 import type { StorageFault } from '../data/storage-fault.js';
 import { InlineBackend, StartError, type Backend, type BackendSpec } from './backend.js';
@@ -151,12 +152,18 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     if (e instanceof StartError) return new ExtensionLoadError(name, e.step, e.failure.message, { cause: e });
     return new ExtensionLoadError(name, 'instantiate', messageOf(e), { cause: e });
   };
+  // Held from before the start takes the database's write lock (migrate) until the version is
+  // committed or closed: a write of the version serving meanwhile waits in the host, never in
+  // SQLite's busy timeout under its call's deadline (migration-holds.ts).
+  const path = databasePath(dataDir, name);
+  const endHold = holdMigration(path);
   let sdl: string;
   try {
     if (signal?.aborted) throw new Error('aborted');
     sdl = await backend.start();
   } catch (e) {
     await backend.close();
+    endHold();
     throw startFailed(e);
   } finally {
     signal?.removeEventListener('abort', abort);
@@ -174,7 +181,8 @@ export async function loadExtension(source: string | Uint8Array, options: LoadEx
     backends: [backend, ...more],
     // The instance checked these declarations at start: they parse.
     sqlFields: sqlFieldsOf(sdl),
-    databasePath: databasePath(dataDir, name),
+    databasePath: path,
+    endHold,
     commit: async () => {
       try {
         await backend.commit();

@@ -5,7 +5,9 @@
  * sibling loads for seconds. A write of the version serving meanwhile would wait for that lock
  * inside SQLite's busy timeout (5 s, then `EXTENSION_STORAGE` busy), holding its call's deadline
  * and, inline, the event loop the commit needs. So {@link Extension} queues such a write here,
- * in the host, and sends it only once the hold ends (committed or rolled back).
+ * in the host, and sends it only once the hold ends (committed or rolled back). A load takes
+ * its hold before its start, not when the lock is taken inside the extension's process: a write
+ * sent between the two would otherwise meet the lock in SQLite (seen on a slow CI machine).
  */
 
 const holds = new Map<string, Set<Promise<void>>>();
